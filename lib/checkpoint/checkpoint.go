@@ -1,0 +1,153 @@
+// Package checkpoint is the store a pipeline's stages share: one directory,
+// given by --checkpoint or DSTREAM_CHECKPOINT, with a subdirectory per stage
+// (DIR/<id>/) and the pipeline's committed checkpoint number in DIR/committed.
+//
+// Every file is written to a temporary name, fsynced and renamed, and the
+// directory fsynced, so a torn write never replaces a good file. Directories
+// are 0700 and files 0600: checkpoints hold the pipeline's data.
+package checkpoint
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+const (
+	dirMode  = 0o700
+	fileMode = 0o600
+
+	committedFile = "committed"
+)
+
+// Dir is one stage's checkpoint directory.
+type Dir struct {
+	Root string // the pipeline's directory
+	Path string // Root/<id>
+}
+
+// Open creates (if needed) and opens the stage directory root/id.
+func Open(root, id string) (*Dir, error) {
+	if id == "" || strings.ContainsAny(id, `/\`) || id == "." || id == ".." {
+		return nil, fmt.Errorf("checkpoint id %q must be a plain name", id)
+	}
+	if err := mkdir(root); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(root, id)
+	if err := mkdir(path); err != nil {
+		return nil, err
+	}
+	return &Dir{Root: root, Path: path}, nil
+}
+
+func mkdir(path string) error {
+	if err := os.MkdirAll(path, dirMode); err != nil {
+		return fmt.Errorf("checkpoint directory: %w", err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("checkpoint directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("checkpoint directory %s is not a directory", path)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		// An existing directory may have been made by hand; tighten it
+		// rather than leave the pipeline's data readable by others.
+		if err := os.Chmod(path, dirMode); err != nil {
+			return fmt.Errorf("checkpoint directory: %w", err)
+		}
+	}
+	return nil
+}
+
+// WriteFile writes data to the stage directory's file name atomically.
+func (d *Dir) WriteFile(name string, data []byte) error {
+	return WriteFileAtomic(filepath.Join(d.Path, name), data, fileMode)
+}
+
+// ReadFile reads the stage directory's file name.
+func (d *Dir) ReadFile(name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(d.Path, name))
+}
+
+// Remove deletes the stage directory's file name; a missing file is not an error.
+func (d *Dir) Remove(name string) error {
+	err := os.Remove(filepath.Join(d.Path, name))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	return err
+}
+
+// Committed returns the pipeline's committed checkpoint number, and false
+// when none has been committed.
+func (d *Dir) Committed() (uint64, bool, error) {
+	b, err := os.ReadFile(filepath.Join(d.Root, committedFile))
+	if os.IsNotExist(err) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("%s: not a checkpoint number: %q", filepath.Join(d.Root, committedFile), b)
+	}
+	return n, true, nil
+}
+
+// Commit records n as the pipeline's committed checkpoint.
+func (d *Dir) Commit(n uint64) error {
+	return WriteFileAtomic(filepath.Join(d.Root, committedFile), []byte(strconv.FormatUint(n, 10)+"\n"), fileMode)
+}
+
+// WriteFileAtomic writes data to path through a temporary file in the same
+// directory: write, fsync, rename, fsync the directory. Readers see the old
+// file or the new one, never a torn one.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		return fail(err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

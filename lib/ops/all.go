@@ -1,0 +1,13 @@
+// Package ops holds one file per stage: its flags, its usage text with an
+// example, and its operator. All is the table of every stage.
+package ops
+
+import "dstream/lib/stage"
+
+// All lists every stage. The mains, the multi-call binary, --help and the
+// tests read it.
+var All = []*stage.Spec{
+	Produce,
+	Sink,
+	Print,
+}

@@ -1,0 +1,203 @@
+package ops
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"dstream/lib/checkpoint"
+	"dstream/lib/frame"
+	"dstream/lib/stage"
+	"dstream/lib/text"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Sink writes batches out: to stdout as text, or one file per batch.
+var Sink = &stage.Spec{
+	Name:  "sink",
+	Usage: "write records to stdout as text, or one file per batch (Spark's saveAsTextFiles, saveAsObjectFiles)",
+	Description: `By default sink writes every record to stdout, one line each, in --format:
+  tsv    VALUE, or KEY<TAB>VALUE for a keyed record (the default)
+  jsonl  {"time":T,"key":KEY,"value":VALUE}; an unkeyed record has "key":null, and a
+         key or value that is valid JSON (number, array, object, true, false, null)
+         is embedded as is, anything else is a JSON string
+  csv    VALUE, or KEY,VALUE, quoted as RFC 4180 requires
+--with-time puts the batch time (ms since the epoch) first: "T<TAB>" in tsv, a first
+column in csv.
+
+--text-files PREFIX writes each batch to its own file PREFIX-TIME[.SUFFIX] (Spark's
+rddToFileName) in --format; --object-files PREFIX writes each batch as a frame file
+that 'produce --frames' replays. Files are written to a temporary name, fsynced and
+renamed, so a replayed batch rewrites the same file whole: exactly-once under
+replay. Stdout is at-least-once. --skip-empty writes no file for an empty batch.
+
+Examples:
+   produce --queue a.txt b.txt | sink --with-time
+   produce --queue a.txt b.txt | sink --text-files out/batch --suffix tsv`,
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "format", Value: "tsv", Usage: "record format: tsv, jsonl or csv"},
+		&cli.BoolFlag{Name: "with-time", Usage: "put each record's batch time (ms) first"},
+		&cli.StringFlag{Name: "text-files", Usage: "write each batch to the text file `PREFIX`-TIME[.SUFFIX]"},
+		&cli.StringFlag{Name: "object-files", Usage: "write each batch to the frame file `PREFIX`-TIME[.SUFFIX]"},
+		&cli.StringFlag{Name: "suffix", Usage: "file name `SUFFIX` for --text-files and --object-files"},
+		&cli.BoolFlag{Name: "skip-empty", Usage: "write no file for an empty batch"},
+		&cli.StringFlag{Name: "compress", Value: "none", Usage: "compression of --object-files partitions: none, s2 or zstd"},
+	},
+	Kind: stage.KindSink,
+	New:  newSink,
+}
+
+// Format is a text record format.
+type Format int
+
+// Formats.
+const (
+	FormatTSV Format = iota
+	FormatJSONL
+	FormatCSV
+)
+
+var formatNames = []string{"tsv", "jsonl", "csv"}
+
+// ParseFormat parses a format name.
+func ParseFormat(s string) (Format, error) {
+	for i, n := range formatNames {
+		if s == n {
+			return Format(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown format %q (want one of %s)", s, strings.Join(formatNames, ", "))
+}
+
+type sink struct {
+	format    Format
+	withTime  bool
+	stdout    io.Writer
+	prefix    string // per-batch files, when set
+	suffix    string
+	objects   bool // per-batch files hold frames, not text
+	skipEmpty bool
+	compress  frame.Codec
+	maxSize   int
+	buf       []byte
+	csvRow    []string
+}
+
+func newSink(c *stage.Context) (any, error) {
+	format, err := ParseFormat(c.String("format"))
+	if err != nil {
+		return nil, stage.Usagef("--format: %v", err)
+	}
+	s := &sink{
+		format: format, withTime: c.Bool("with-time"), stdout: c.Stdout,
+		suffix: c.String("suffix"), skipEmpty: c.Bool("skip-empty"),
+		maxSize: c.MaxFrameSize,
+	}
+	text, objects := c.String("text-files"), c.String("object-files")
+	switch {
+	case text != "" && objects != "":
+		return nil, stage.Usagef("--text-files and --object-files both given; a sink writes one kind of file")
+	case text != "":
+		s.prefix = text
+	case objects != "":
+		s.prefix, s.objects = objects, true
+		if c.IsSet("format") || c.Bool("with-time") {
+			return nil, stage.Usagef("--format and --with-time are for text; --object-files writes frames")
+		}
+	default:
+		if c.IsSet("suffix") || s.skipEmpty {
+			return nil, stage.Usagef("--suffix and --skip-empty name per-batch files: give --text-files or --object-files")
+		}
+	}
+	if s.compress, err = frame.ParseCodec(c.String("compress")); err != nil {
+		return nil, stage.Usagef("--compress: %v", err)
+	}
+	if c.IsSet("compress") && !s.objects {
+		return nil, stage.Usagef("--compress applies to --object-files only")
+	}
+	if s.prefix != "" {
+		if strings.HasSuffix(s.prefix, "/") {
+			return nil, stage.Usagef("file prefix %q ends in /: name the files, as in %sbatch", s.prefix, s.prefix)
+		}
+		if err := os.MkdirAll(filepath.Dir(s.prefix), 0o777); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *sink) Process(_ context.Context, b *frame.Batch, _ stage.Emitter) error {
+	if s.prefix == "" {
+		s.buf = s.appendText(s.buf[:0], b)
+		_, err := s.stdout.Write(s.buf)
+		return err
+	}
+	if s.skipEmpty && b.Len() == 0 {
+		return nil
+	}
+	var data []byte
+	if s.objects {
+		var fb fileBuffer
+		if err := frame.NewWriter(&fb, s.compress, s.maxSize).WriteBatch(b); err != nil {
+			return err
+		}
+		data = fb
+	} else {
+		s.buf = s.appendText(s.buf[:0], b)
+		data = s.buf
+	}
+	// Spark's rddToFileName: PREFIX-TIME[.SUFFIX].
+	name := s.prefix + "-" + strconv.FormatInt(b.Time, 10)
+	if s.suffix != "" {
+		name += "." + s.suffix
+	}
+	if err := checkpoint.WriteFileAtomic(name, data, 0o644); err != nil {
+		return fmt.Errorf("writing batch %d: %w", b.Time, err)
+	}
+	return nil
+}
+
+// fileBuffer collects a frame in memory.
+type fileBuffer []byte
+
+func (f *fileBuffer) Write(p []byte) (int, error) { *f = append(*f, p...); return len(p), nil }
+
+func (s *sink) appendText(buf []byte, b *frame.Batch) []byte {
+	for _, part := range b.Partitions {
+		for i := range part.Records {
+			r := &part.Records[i]
+			switch s.format {
+			case FormatTSV:
+				buf = text.AppendTSV(buf, r, s.withTime, b.Time)
+			case FormatJSONL:
+				buf = text.AppendJSONLine(buf, r, b.Time)
+			case FormatCSV:
+				buf = s.appendCSV(buf, r, b.Time)
+			}
+		}
+	}
+	return buf
+}
+
+func (s *sink) appendCSV(buf []byte, r *frame.Record, t int64) []byte {
+	row := s.csvRow[:0]
+	if s.withTime {
+		row = append(row, strconv.FormatInt(t, 10))
+	}
+	if r.Keyed {
+		row = append(row, string(r.Key))
+	}
+	row = append(row, string(r.Value))
+	s.csvRow = row
+	fb := fileBuffer(buf)
+	w := csv.NewWriter(&fb)
+	w.Write(row)
+	w.Flush()
+	return fb
+}

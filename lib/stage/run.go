@@ -1,0 +1,426 @@
+package stage
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"dstream/lib/checkpoint"
+	"dstream/lib/frame"
+
+	"github.com/urfave/cli/v2"
+)
+
+// StopGrace is how long an operator waits, after a signal, for the STOP that
+// its source sends when it got the same signal (a shell's Ctrl-C, systemd's
+// SIGTERM reach every process of the pipeline). Waiting lets the batches
+// already in the pipe through; a stage signalled alone stops after it.
+const StopGrace = 5 * time.Second
+
+// IO is what a run reads, writes and listens to. Main gives it the process's.
+type IO struct {
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+	Signals <-chan os.Signal
+	Clock   Clock
+}
+
+// Main runs the stage s with the process's arguments and standard files and
+// returns the exit status. It is the only place that touches them.
+func Main(s *Spec, args []string) int {
+	enlargePipes()
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	return Run(s, args, IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Signals: sig, Clock: RealClock{}})
+}
+
+// MainMulti is the multi-call binary: the stage is named by the program name
+// (a symlink called after the stage) or by the first argument.
+func MainMulti(program string, specs []*Spec, args []string) int {
+	byName := map[string]*Spec{}
+	for _, s := range specs {
+		byName[s.Name] = s
+	}
+	if s, ok := byName[filepath.Base(args[0])]; ok {
+		return Main(s, args)
+	}
+	if len(args) < 2 || args[1] == "-h" || args[1] == "--help" || args[1] == "help" {
+		listStages(os.Stdout, program, specs)
+		if len(args) < 2 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	s, ok := byName[args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "%s: unknown stage %q (run '%s --help' for the list)\n", program, args[1], program)
+		return ExitUsage
+	}
+	return Main(s, args[1:])
+}
+
+func listStages(w io.Writer, program string, specs []*Spec) {
+	fmt.Fprintf(w, "usage: %s STAGE [FLAGS] [ARGS]   (or call a symlink named after the stage)\n\nstages:\n", program)
+	names := make([]string, 0, len(specs))
+	usage := map[string]string{}
+	for _, s := range specs {
+		names = append(names, s.Name)
+		usage[s.Name] = s.Usage
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-22s %s\n", n, usage[n])
+	}
+	fmt.Fprintf(w, "\n'%s STAGE --help' describes a stage.\n", program)
+}
+
+// Run runs the stage s with args (args[0] is the program name) and returns
+// the exit status. Errors are printed as "STAGE: message".
+func Run(s *Spec, args []string, sio IO) int {
+	app := &cli.App{
+		Name:            s.Name,
+		HelpName:        s.Name,
+		Usage:           s.Usage,
+		UsageText:       usageText(s),
+		Description:     s.Description,
+		Flags:           append(append([]cli.Flag{}, s.Flags...), commonFlags(s)...),
+		HideHelpCommand: true,
+		Reader:          sio.Stdin,
+		Writer:          sio.Stdout,
+		ErrWriter:       sio.Stderr,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return Usagef("%v (see '%s --help')", err, s.Name)
+		},
+		Action: func(c *cli.Context) error { return execute(c, s, sio) },
+	}
+	err := app.Run(args)
+	if err == nil {
+		return ExitOK
+	}
+	var sx *signalExit
+	if errors.As(err, &sx) {
+		fmt.Fprintf(sio.Stderr, "%s: %v\n", s.Name, err)
+		return 128 + int(sx.sig)
+	}
+	fmt.Fprintf(sio.Stderr, "%s: %s\n", s.Name, strings.TrimSpace(err.Error()))
+	return exitCode(err)
+}
+
+func usageText(s *Spec) string {
+	if s.ArgsUsage == "" {
+		return s.Name + " [flags]"
+	}
+	return s.Name + " [flags] " + s.ArgsUsage
+}
+
+// signalExit is a second signal: exit at once.
+type signalExit struct{ sig syscall.Signal }
+
+func (e *signalExit) Error() string {
+	return fmt.Sprintf("second signal (%v): exiting at once", e.sig)
+}
+
+func hardStop(sig os.Signal) error {
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		s = syscall.SIGINT
+	}
+	return &signalExit{sig: s}
+}
+
+func execute(c *cli.Context, s *Spec, sio IO) error {
+	if n := c.NArg(); n < s.MinArgs || (s.MaxArgs >= 0 && n > s.MaxArgs) {
+		return argCountError(s, n)
+	}
+	codec, maxSize, err := parseCommon(c, s)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(sio.Stderr, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	})).With("stage", s.Name)
+	id := c.String(FlagID)
+	if id == "" {
+		id = s.Name
+	}
+	ctx := &Context{
+		Context: c, Spec: s, ID: id,
+		Stdin: sio.Stdin, Stderr: sio.Stderr,
+		Clock: sio.Clock, Log: log,
+		Compress: codec, MaxFrameSize: maxSize,
+	}
+	if dir := c.String(FlagCheckpoint); dir != "" {
+		if ctx.Checkpoint, err = checkpoint.Open(dir, id); err != nil {
+			return err
+		}
+	} else if s.Stateful && !c.Bool(FlagEphemeral) {
+		return Usagef("%s keeps state across batches and needs a checkpoint directory: give --checkpoint DIR or set %s, or --ephemeral to run without recovery on purpose", s.Name, EnvCheckpoint)
+	}
+	var stdout *bufio.Writer
+	if s.Kind == KindSink {
+		stdout = bufio.NewWriterSize(sio.Stdout, 1<<20)
+		ctx.Stdout = stdout
+	}
+	st, err := s.New(ctx)
+	if err != nil {
+		return err
+	}
+	if cl, ok := st.(Closer); ok {
+		defer cl.Close()
+	}
+	out := frame.NewWriter(sio.Stdout, codec, maxSize)
+	switch s.Kind {
+	case KindSource:
+		src, ok := st.(Source)
+		if !ok {
+			return fmt.Errorf("internal error: %s is not a Source", s.Name)
+		}
+		return runSource(src, out, sio)
+	default:
+		op, ok := st.(Operator)
+		if !ok {
+			return fmt.Errorf("internal error: %s is not an Operator", s.Name)
+		}
+		r := &operatorRun{ctx: ctx, op: op, out: out, stdout: stdout, sio: sio}
+		err := r.run()
+		if stdout != nil {
+			if ferr := stdout.Flush(); err == nil {
+				err = ferr
+			}
+		}
+		return err
+	}
+}
+
+func argCountError(s *Spec, n int) error {
+	want := fmt.Sprintf("%d", s.MinArgs)
+	switch {
+	case s.MaxArgs < 0:
+		want = fmt.Sprintf("at least %d", s.MinArgs)
+	case s.MaxArgs != s.MinArgs:
+		want = fmt.Sprintf("%d to %d", s.MinArgs, s.MaxArgs)
+	}
+	args := "no arguments"
+	if s.ArgsUsage != "" {
+		args = s.ArgsUsage
+	}
+	return Usagef("want %s argument(s) (%s), got %d (see '%s --help')", want, args, n, s.Name)
+}
+
+// frameEmitter writes emitted batches as frames.
+type frameEmitter struct{ w *frame.Writer }
+
+func (e frameEmitter) Emit(b *frame.Batch) error { return e.w.WriteBatch(b) }
+
+// sinkEmitter is the Emitter of a sink, which has nothing downstream.
+type sinkEmitter struct{}
+
+func (sinkEmitter) Emit(*frame.Batch) error {
+	return errors.New("internal error: a sink emitted a batch")
+}
+
+func runSource(src Source, out *frame.Writer, sio IO) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx, frameEmitter{out}) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return err
+		}
+		return out.WriteEOS()
+	case <-sio.Signals:
+		cancel()
+	}
+	select {
+	case err := <-done:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		return out.WriteStop()
+	case sig := <-sio.Signals:
+		return hardStop(sig)
+	}
+}
+
+type operatorRun struct {
+	ctx    *Context
+	op     Operator
+	out    *frame.Writer
+	stdout *bufio.Writer // a sink's stdout; nil for operators
+	sio    IO
+}
+
+type readResult struct {
+	f   *frame.Frame
+	err error
+}
+
+func (r *operatorRun) run() error {
+	ctx := context.Background()
+	if err := r.restore(); err != nil {
+		return err
+	}
+	// The reader runs in its own goroutine so signals are seen while it
+	// blocks; it reads the next frame only when the last one is handled,
+	// because frames share the reader's buffers.
+	rd := frame.NewReader(r.sio.Stdin, r.ctx.MaxFrameSize)
+	frames := make(chan readResult)
+	next := make(chan struct{})
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		for {
+			f, err := rd.Next()
+			select {
+			case frames <- readResult{f, err}:
+			case <-quit:
+				return
+			}
+			if err != nil {
+				return
+			}
+			select {
+			case <-next:
+			case <-quit:
+				return
+			}
+		}
+	}()
+	var grace <-chan time.Time
+	for {
+		select {
+		case res := <-frames:
+			if res.err == io.EOF {
+				return errors.New("input ended without EOS or STOP: the upstream stage stopped early (see its error)")
+			}
+			if res.err != nil {
+				return fmt.Errorf("reading stdin: %w", res.err)
+			}
+			done, err := r.handle(ctx, res.f)
+			if err != nil || done {
+				return err
+			}
+			next <- struct{}{}
+		case sig := <-r.sio.Signals:
+			if grace != nil {
+				return hardStop(sig)
+			}
+			r.ctx.Log.Info("signal received; finishing when the source's STOP arrives", "signal", sig.String(), "grace", StopGrace.String())
+			grace = r.sio.Clock.After(StopGrace)
+		case <-grace:
+			r.ctx.Log.Warn("no STOP from upstream within the grace period; stopping here (batches after the last checkpoint are replayed on restart)")
+			return r.forward(func() error { return r.out.WriteStop() })
+		}
+	}
+}
+
+// handle processes one frame; done is true when the stream has ended.
+func (r *operatorRun) handle(ctx context.Context, f *frame.Frame) (done bool, err error) {
+	var emit Emitter = frameEmitter{r.out}
+	if r.stdout != nil {
+		emit = sinkEmitter{}
+	}
+	switch f.Type {
+	case frame.TypeBatch:
+		if err := r.op.Process(ctx, f.Batch, emit); err != nil {
+			return true, err
+		}
+		if r.stdout != nil {
+			return false, r.stdout.Flush()
+		}
+		return false, nil
+	case frame.TypeBarrier:
+		return false, r.barrier(ctx, f.Barrier)
+	case frame.TypeEOS:
+		if fin, ok := r.op.(Finisher); ok {
+			if err := fin.Finish(ctx, emit); err != nil {
+				return true, err
+			}
+		}
+		return true, r.forward(func() error { return r.out.WriteEOS() })
+	case frame.TypeStop:
+		return true, r.forward(func() error { return r.out.WriteStop() })
+	}
+	return true, fmt.Errorf("internal error: unexpected %s frame", f.Type)
+}
+
+// forward writes a control frame downstream; a sink has no downstream.
+func (r *operatorRun) forward(write func() error) error {
+	if r.stdout != nil {
+		return nil
+	}
+	return write()
+}
+
+func snapshotName(id uint64) string { return fmt.Sprintf("snapshot-%d", id) }
+
+// barrier takes the stage's part of checkpoint b: save state, make output
+// durable, then forward the barrier (or, in a sink, commit the checkpoint).
+func (r *operatorRun) barrier(ctx context.Context, b frame.Barrier) error {
+	dir := r.ctx.Checkpoint
+	if sn, ok := r.op.(Snapshotter); ok && dir != nil {
+		var buf bytes.Buffer
+		if err := sn.Snapshot(&buf); err != nil {
+			return fmt.Errorf("checkpoint %d: %w", b.ID, err)
+		}
+		if err := dir.WriteFile(snapshotName(b.ID), buf.Bytes()); err != nil {
+			return fmt.Errorf("checkpoint %d: %w", b.ID, err)
+		}
+	}
+	if bh, ok := r.op.(BarrierHandler); ok {
+		if err := bh.Barrier(ctx, b); err != nil {
+			return fmt.Errorf("checkpoint %d: %w", b.ID, err)
+		}
+	}
+	if r.stdout != nil {
+		if err := r.stdout.Flush(); err != nil {
+			return err
+		}
+		if dir != nil {
+			return dir.Commit(b.ID)
+		}
+		return nil
+	}
+	return r.out.WriteBarrier(b)
+}
+
+// restore loads the committed checkpoint's snapshot into a stateful operator.
+func (r *operatorRun) restore() error {
+	dir := r.ctx.Checkpoint
+	sn, ok := r.op.(Snapshotter)
+	if !ok || dir == nil {
+		return nil
+	}
+	n, ok, err := dir.Committed()
+	if err != nil || !ok {
+		return err
+	}
+	data, err := dir.ReadFile(snapshotName(n))
+	if err != nil {
+		return fmt.Errorf("restoring committed checkpoint %d: %w", n, err)
+	}
+	if err := sn.Restore(bytes.NewReader(data)); err != nil {
+		return fmt.Errorf("restoring committed checkpoint %d: %w", n, err)
+	}
+	return nil
+}

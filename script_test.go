@@ -1,0 +1,150 @@
+package dstream_test
+
+// Pipeline tests: every file in testdata/script is a testscript (txtar)
+// that runs the real stage binaries, alone or joined by pipes.
+//
+// Besides testscript's own commands, scripts have:
+//
+//	pipe CMD ARGS... '|' CMD ARGS... ['|' ...]
+//	    run the commands joined by pipes, as a shell would (no shell is
+//	    involved), with stdout and stderr captured; fails if any command
+//	    fails, naming each one's exit status (like set -o pipefail)
+//	truncate FILE SIZE   cut FILE to SIZE bytes
+//	flipbyte FILE OFFSET invert the bits of the byte at OFFSET
+//
+// Run with -update to rewrite the expected output in the scripts after a
+// deliberate change.
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"dstream/lib/ops"
+	"dstream/lib/stage"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+var update = flag.Bool("update", false, "rewrite the scripts' expected output")
+
+func TestMain(m *testing.M) {
+	cmds := map[string]func(){
+		"dstream": func() { os.Exit(stage.MainMulti("dstream", ops.All, os.Args)) },
+	}
+	for _, s := range ops.All {
+		cmds[s.Name] = func() { os.Exit(stage.Main(s, os.Args)) }
+	}
+	testscript.Main(m, cmds)
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:           "testdata/script",
+		UpdateScripts: *update,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"pipe":     cmdPipe,
+			"truncate": cmdTruncate,
+			"flipbyte": cmdFlipByte,
+		},
+	})
+}
+
+func cmdPipe(ts *testscript.TestScript, neg bool, args []string) {
+	var stages [][]string
+	cur := []string{}
+	for _, a := range args {
+		if a == "|" {
+			stages = append(stages, cur)
+			cur = []string{}
+			continue
+		}
+		cur = append(cur, a)
+	}
+	stages = append(stages, cur)
+	for _, s := range stages {
+		if len(s) == 0 {
+			ts.Fatalf("usage: pipe CMD ARGS... '|' CMD ARGS...")
+		}
+	}
+	env := os.Environ()
+	for _, kv := range []string{"PATH", "HOME", "TMPDIR", stage.EnvCheckpoint} {
+		env = append(env, kv+"="+ts.Getenv(kv))
+	}
+	cmds := make([]*exec.Cmd, len(stages))
+	var stdin io.Reader = strings.NewReader("")
+	for i, s := range stages {
+		path, err := lookPath(s[0], ts.Getenv("PATH"))
+		ts.Check(err)
+		c := exec.Command(path, s[1:]...)
+		c.Args[0] = s[0]
+		c.Dir = ts.Getenv("WORK")
+		c.Env = env
+		c.Stderr = ts.Stderr()
+		if i == 0 {
+			c.Stdin = stdin
+		}
+		if i > 0 {
+			r, err := cmds[i-1].StdoutPipe()
+			ts.Check(err)
+			c.Stdin = r
+		}
+		cmds[i] = c
+	}
+	cmds[len(cmds)-1].Stdout = ts.Stdout()
+	for _, c := range cmds {
+		ts.Check(c.Start())
+	}
+	var failed []string
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %v", stages[i][0], err))
+		}
+	}
+	switch {
+	case len(failed) > 0 && !neg:
+		ts.Fatalf("pipeline failed: %s", strings.Join(failed, "; "))
+	case len(failed) == 0 && neg:
+		ts.Fatalf("pipeline succeeded unexpectedly")
+	}
+}
+
+func lookPath(name, path string) (string, error) {
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: not found in the script's PATH", name)
+}
+
+func cmdTruncate(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: truncate FILE SIZE")
+	}
+	n, err := strconv.ParseInt(args[1], 10, 64)
+	ts.Check(err)
+	ts.Check(os.Truncate(ts.MkAbs(args[0]), n))
+}
+
+func cmdFlipByte(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: flipbyte FILE OFFSET")
+	}
+	off, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	data, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if off < 0 || off >= len(data) {
+		ts.Fatalf("offset %d outside the %d bytes of %s", off, len(data), args[0])
+	}
+	data[off] ^= 0xff
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), data, 0o644))
+}
