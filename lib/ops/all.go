@@ -10,4 +10,5 @@ var All = []*stage.Spec{
 	Produce,
 	Sink,
 	Print,
+	Repartition,
 }
