@@ -8,9 +8,10 @@ import (
 )
 
 // The zstd encoder and decoder are safe for concurrent EncodeAll/DecodeAll
-// and costly to build, so one of each serves the whole process. The decoder
-// stops at cap(dst), which the reader sets to the size the frame declares, so
-// a small frame cannot expand without bound.
+// (each runs up to GOMAXPROCS calls at once, one per partition) and costly to
+// build, so one of each serves the whole process. The decoder stops at
+// cap(dst), which the reader sets to the size the frame declares, so a small
+// frame cannot expand without bound.
 var (
 	zstdOnce    sync.Once
 	zstdEncoder *zstd.Encoder
@@ -20,7 +21,7 @@ var (
 func zstdCodecs() (*zstd.Encoder, *zstd.Decoder) {
 	zstdOnce.Do(func() {
 		var err error
-		zstdEncoder, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+		zstdEncoder, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
 		if err != nil {
 			panic(err) // only for invalid options, which are constant here
 		}
@@ -37,6 +38,9 @@ func compress(dst []byte, c Codec, src []byte) []byte {
 	switch c {
 	case CodecS2:
 		n := s2.MaxEncodedLen(len(src))
+		if n < 0 {
+			panic("frame: partition too large for s2") // above the 4 GiB frame limit
+		}
 		start := len(dst)
 		dst = grow(dst, n)
 		out := s2.Encode(dst[start:start+n], src)
@@ -48,9 +52,10 @@ func compress(dst []byte, c Codec, src []byte) []byte {
 	return append(dst, src...)
 }
 
-// decompress decodes src, which must decode to exactly size bytes, into dst[:0].
+// decompress decodes src, which must decode to exactly size bytes, into
+// dst[:size]; dst has at least size bytes, and its capacity bounds what a
+// hostile src can make the zstd decoder write.
 func decompress(dst []byte, c Codec, src []byte, size int) ([]byte, error) {
-	dst = grow(dst[:0], size)[:0]
 	switch c {
 	case CodecS2:
 		n, err := s2.DecodedLen(src)
@@ -63,7 +68,7 @@ func decompress(dst []byte, c Codec, src []byte, size int) ([]byte, error) {
 		return s2.Decode(dst[:size], src)
 	case CodecZstd:
 		_, dec := zstdCodecs()
-		out, err := dec.DecodeAll(src, dst)
+		out, err := dec.DecodeAll(src, dst[:0])
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
 )
 
 // Reader reads frames from an io.Reader. The Batch of a returned Frame, and
@@ -20,7 +23,8 @@ type Reader struct {
 
 	hdr     [HeaderSize]byte
 	payload []byte
-	raw     [][]byte // decoded partition data, for compressed partitions
+	parts   []part // the partitions of the batch being decoded
+	arena   []byte // decoded data of compressed partitions
 	batch   Batch
 }
 
@@ -100,6 +104,9 @@ func (r *Reader) next() (*Frame, error) {
 	switch t {
 	case TypeBatch:
 		if err := r.decodeBatch(p); err != nil {
+			if le, ok := err.(*limitError); ok {
+				return nil, r.fail(ErrTooLarge, le.msg)
+			}
 			return nil, r.fail(ErrCorrupt, err.Error())
 		}
 		f.Batch = &r.batch
@@ -149,6 +156,30 @@ func (d *payloadReader) bytes(n uint64, what string) []byte {
 	return b
 }
 
+// limitError is a batch whose decoded size exceeds the limit: ErrTooLarge.
+type limitError struct{ msg string }
+
+func (e *limitError) Error() string { return e.msg }
+
+// part is a partition's header and data as found in the payload.
+type part struct {
+	codec Codec
+	nrecs int
+	size  int    // decoded size
+	data  []byte // the data as stored (encoded unless codec is none)
+	out   []byte // where a compressed partition decodes to, in Reader.arena
+	err   error
+}
+
+// overAlloc is room left after each compressed partition's place in the
+// arena: zstd's fast paths write up to 32 bytes past the end of their output,
+// and partitions are decoded in parallel.
+const overAlloc = 32
+
+// parallelMin is the decoded size of a batch above which compressed
+// partitions are decoded in parallel.
+const parallelMin = 256 << 10
+
 func (r *Reader) decodeBatch(p []byte) error {
 	if len(p) < 17 {
 		return fmt.Errorf("BATCH payload of %d bytes is shorter than its 17-byte minimum", len(p))
@@ -158,22 +189,18 @@ func (r *Reader) decodeBatch(p []byte) error {
 	b.Interval = int64(binary.LittleEndian.Uint64(p[8:]))
 	d := payloadReader{p: p[16:]}
 	nparts := d.uvarint("partition count")
-	// Every partition takes at least 3 bytes, which bounds the count.
-	if d.err == nil && nparts > uint64(len(d.p))/3 {
-		return fmt.Errorf("%d partitions cannot fit in %d bytes", nparts, len(d.p))
-	}
 	if d.err != nil {
 		return d.err
 	}
-	if cap(b.Partitions) < int(nparts) {
-		b.Partitions = make([]Partition, nparts)
+	// Every partition takes at least 3 bytes, which bounds the count.
+	if nparts > uint64(len(d.p))/3 {
+		return fmt.Errorf("%d partitions cannot fit in %d bytes", nparts, len(d.p))
 	}
-	b.Partitions = b.Partitions[:nparts]
-	for len(r.raw) < int(nparts) {
-		r.raw = append(r.raw, nil)
-	}
-	decoded := 0
-	for i := range b.Partitions {
+	// First pass: the partition headers, checked against the limits before
+	// anything is allocated for their contents.
+	parts := r.parts[:0]
+	decoded, arena, compressed := 0, 0, 0
+	for i := 0; i < int(nparts); i++ {
 		var codec Codec
 		if c := d.bytes(1, "codec"); c != nil {
 			codec = Codec(c[0])
@@ -181,69 +208,149 @@ func (r *Reader) decodeBatch(p []byte) error {
 		nrecs := d.uvarint("record count")
 		size := d.uvarint("partition size")
 		if d.err != nil {
-			return d.err
+			return fmt.Errorf("partition %d: %v", i, d.err)
 		}
-		decoded += int(min(size, uint64(r.maxSize)+1))
-		if decoded > r.maxSize {
-			return fmt.Errorf("partition %d: decoded batch exceeds the %d-byte limit (raise it with --max-frame-size)", i, r.maxSize)
+		if size > uint64(r.maxSize-decoded) {
+			return &limitError{fmt.Sprintf("partition %d: decoded batch of at least %d bytes exceeds the %d-byte limit (raise it with --max-frame-size)", i, uint64(decoded)+size, r.maxSize)}
 		}
+		decoded += int(size)
 		// Every record takes at least 2 bytes, which bounds the count.
 		if nrecs > size/2 {
 			return fmt.Errorf("partition %d: %d records cannot fit in %d bytes", i, nrecs, size)
 		}
-		var data []byte
+		pt := part{codec: codec, nrecs: int(nrecs), size: int(size)}
 		switch codec {
 		case CodecNone:
-			data = d.bytes(size, "partition data")
+			pt.data = d.bytes(size, "partition data")
 		case CodecS2, CodecZstd:
-			enc := d.bytes(d.uvarint("encoded size"), "compressed partition")
-			if d.err != nil {
-				return d.err
-			}
-			out, err := decompress(r.raw[i], codec, enc, int(size))
-			if err != nil {
-				return fmt.Errorf("partition %d: %s: %v", i, codec, err)
-			}
-			r.raw[i] = out
-			data = out
+			pt.data = d.bytes(d.uvarint("encoded size"), "compressed partition")
+			arena += int(size) + overAlloc
+			compressed++
 		default:
 			return fmt.Errorf("partition %d: unknown codec %d", i, byte(codec))
 		}
 		if d.err != nil {
-			return d.err
+			return fmt.Errorf("partition %d: %v", i, d.err)
 		}
-		recs, err := decodeRecords(b.Partitions[i].Records[:0], data, int(nrecs))
-		if err != nil {
-			return fmt.Errorf("partition %d: %v", i, err)
-		}
-		b.Partitions[i].Records = recs
+		parts = append(parts, pt)
 	}
+	r.parts = parts
 	if len(d.p) != 0 {
 		return fmt.Errorf("%d bytes after the last partition", len(d.p))
 	}
+	if cap(r.arena) < arena {
+		r.arena = nil // let the old one go before the new one is made
+		r.arena = make([]byte, arena)
+	}
+	off := 0
+	for i := range parts {
+		if parts[i].codec != CodecNone {
+			end := off + parts[i].size
+			parts[i].out = r.arena[off:end:min(end+overAlloc, len(r.arena))]
+			off = end + overAlloc
+		}
+	}
+	if cap(b.Partitions) < len(parts) {
+		b.Partitions = make([]Partition, len(parts))
+	}
+	b.Partitions = b.Partitions[:len(parts)]
+
+	// Second pass: decompress and split into records, in parallel when
+	// there is enough compressed data for it to pay.
+	if workers := min(runtime.GOMAXPROCS(0), compressed); workers > 1 && decoded >= parallelMin {
+		var wg sync.WaitGroup
+		var next atomic.Int64
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(parts) {
+						return
+					}
+					r.decodePart(i)
+				}
+			}()
+		}
+		wg.Wait()
+	} else {
+		for i := range parts {
+			r.decodePart(i)
+			if parts[i].err != nil {
+				break
+			}
+		}
+	}
+	for i := range parts {
+		if err := parts[i].err; err != nil {
+			return fmt.Errorf("partition %d: %v", i, err)
+		}
+	}
 	return nil
+}
+
+// decodePart decodes partition i of the batch, setting parts[i].err.
+func (r *Reader) decodePart(i int) {
+	pt := &r.parts[i]
+	data := pt.data
+	if pt.codec != CodecNone {
+		out, err := decompress(pt.out, pt.codec, pt.data, pt.size)
+		if err != nil {
+			pt.err = fmt.Errorf("%s: %v", pt.codec, err)
+			return
+		}
+		data = out
+	}
+	p := &r.batch.Partitions[i]
+	p.Records, pt.err = decodeRecords(p.Records[:0], data, pt.nrecs)
 }
 
 func decodeRecords(recs []Record, data []byte, n int) ([]Record, error) {
 	if cap(recs) < n {
 		recs = make([]Record, 0, n)
 	}
-	d := payloadReader{p: data}
-	for i := 0; i < n; i++ {
-		var rec Record
-		tag := d.uvarint("key tag")
+	recs = recs[:n]
+	p := data
+	for i := range recs {
+		rec := &recs[i]
+		// Fast path: one-byte varints, the common case of short keys and
+		// values below 128 bytes, else binary.Uvarint.
+		var tag uint64
+		if len(p) > 0 && p[0] < 0x80 {
+			tag, p = uint64(p[0]), p[1:]
+		} else {
+			v, k := binary.Uvarint(p)
+			if k <= 0 {
+				return recs[:0], fmt.Errorf("record %d: bad key tag varint", i)
+			}
+			tag, p = v, p[k:]
+		}
 		if tag > 0 {
-			rec.Keyed = true
-			rec.Key = d.bytes(tag-1, "key")
+			if tag-1 > uint64(len(p)) {
+				return recs[:0], fmt.Errorf("record %d: key of %d bytes overruns the partition (%d bytes left)", i, tag-1, len(p))
+			}
+			rec.Keyed, rec.Key, p = true, p[:tag-1:tag-1], p[tag-1:]
+		} else {
+			rec.Keyed, rec.Key = false, nil
 		}
-		rec.Value = d.bytes(d.uvarint("value length"), "value")
-		if d.err != nil {
-			return nil, fmt.Errorf("record %d: %v", i, d.err)
+		var vlen uint64
+		if len(p) > 0 && p[0] < 0x80 {
+			vlen, p = uint64(p[0]), p[1:]
+		} else {
+			v, k := binary.Uvarint(p)
+			if k <= 0 {
+				return recs[:0], fmt.Errorf("record %d: bad value length varint", i)
+			}
+			vlen, p = v, p[k:]
 		}
-		recs = append(recs, rec)
+		if vlen > uint64(len(p)) {
+			return recs[:0], fmt.Errorf("record %d: value of %d bytes overruns the partition (%d bytes left)", i, vlen, len(p))
+		}
+		rec.Value, p = p[:vlen:vlen], p[vlen:]
 	}
-	if len(d.p) != 0 {
-		return nil, fmt.Errorf("%d bytes after record %d", len(d.p), n)
+	if len(p) != 0 {
+		return recs[:0], fmt.Errorf("%d bytes after record %d", len(p), n)
 	}
 	return recs, nil
 }

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
+	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 var (
@@ -21,14 +24,16 @@ type Writer struct {
 	w       io.Writer
 	codec   Codec
 	maxSize int
-	buf   []byte
-	parts [][]byte // per-partition encode buffers, for compressed codecs
-	err   error
+	buf     []byte
+	sizes   []int    // per-partition record data sizes
+	raw     [][]byte // per-partition record data, for compressed codecs
+	enc     [][]byte // per-partition compressed data
+	err     error
 }
 
 // NewWriter returns a Writer that compresses partitions with codec and
-// refuses frames whose payload exceeds maxSize bytes (<= 0: DefaultMaxSize),
-// since no reader with the same limit could read them.
+// refuses frames whose payload or decoded batch exceeds maxSize bytes
+// (<= 0: DefaultMaxSize), since no reader with the same limit could read them.
 func NewWriter(w io.Writer, codec Codec, maxSize int) *Writer {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxSize
@@ -36,56 +41,82 @@ func NewWriter(w io.Writer, codec Codec, maxSize int) *Writer {
 	return &Writer{w: w, codec: codec, maxSize: maxSize}
 }
 
-// WriteBatch writes a BATCH frame.
+// WriteBatch writes a BATCH frame. A batch over the size limit is refused
+// with an error that does not stick: nothing was written.
 func (w *Writer) WriteBatch(b *Batch) error {
+	if w.err != nil {
+		return w.err
+	}
+	sizes := w.sizes[:0]
+	decoded := 0
+	for i := range b.Partitions {
+		n := recordsSize(b.Partitions[i].Records)
+		sizes = append(sizes, n)
+		decoded += n
+	}
+	w.sizes = sizes
+	if decoded > w.maxSize {
+		return fmt.Errorf("BATCH frame of %d bytes of records exceeds the %d-byte frame size limit (raise it with --max-frame-size)", decoded, w.maxSize)
+	}
 	buf := w.begin()
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(b.Time))
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(b.Interval))
 	buf = binary.AppendUvarint(buf, uint64(len(b.Partitions)))
 	if w.codec == CodecNone {
+		buf = grow(buf, decoded+len(b.Partitions)*(1+2*binary.MaxVarintLen64))
 		for i := range b.Partitions {
 			recs := b.Partitions[i].Records
 			buf = append(buf, byte(CodecNone))
 			buf = binary.AppendUvarint(buf, uint64(len(recs)))
-			size := recordsSize(recs)
-			buf = binary.AppendUvarint(buf, uint64(size))
-			buf = appendRecords(grow(buf, size), recs)
+			buf = binary.AppendUvarint(buf, uint64(sizes[i]))
+			buf = appendRecords(buf, recs)
 		}
 	} else {
-		buf = w.appendCompressed(buf, b.Partitions)
+		buf = w.appendCompressed(buf, b.Partitions, decoded)
 	}
 	return w.finish(TypeBatch, buf)
 }
 
 // appendCompressed encodes and compresses each partition, in parallel when
-// there are several, and appends them in order.
-func (w *Writer) appendCompressed(buf []byte, parts []Partition) []byte {
-	for len(w.parts) < len(parts) {
-		w.parts = append(w.parts, nil)
+// there is enough data for it to pay, and appends them in order.
+func (w *Writer) appendCompressed(buf []byte, parts []Partition, decoded int) []byte {
+	for len(w.raw) < len(parts) {
+		w.raw = append(w.raw, nil)
+		w.enc = append(w.enc, nil)
 	}
 	encode := func(i int) {
-		recs := parts[i].Records
-		raw := appendRecords(make([]byte, 0, recordsSize(recs)), recs)
-		out := w.parts[i][:0]
-		out = append(out, byte(w.codec))
-		out = binary.AppendUvarint(out, uint64(len(recs)))
-		out = binary.AppendUvarint(out, uint64(len(raw)))
-		body := compress(nil, w.codec, raw)
-		out = binary.AppendUvarint(out, uint64(len(body)))
-		w.parts[i] = append(out, body...)
+		raw := appendRecords(grow(w.raw[i][:0], w.sizes[i]), parts[i].Records)
+		w.raw[i] = raw
+		w.enc[i] = compress(w.enc[i][:0], w.codec, raw)
 	}
-	if len(parts) == 1 {
-		encode(0)
-	} else {
+	if workers := min(runtime.GOMAXPROCS(0), len(parts)); workers > 1 && decoded >= parallelMin {
 		var wg sync.WaitGroup
-		for i := range parts {
+		var next atomic.Int64
+		for range workers {
 			wg.Add(1)
-			go func() { defer wg.Done(); encode(i) }()
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(parts) {
+						return
+					}
+					encode(i)
+				}
+			}()
 		}
 		wg.Wait()
+	} else {
+		for i := range parts {
+			encode(i)
+		}
 	}
 	for i := range parts {
-		buf = append(buf, w.parts[i]...)
+		buf = append(buf, byte(w.codec))
+		buf = binary.AppendUvarint(buf, uint64(len(parts[i].Records)))
+		buf = binary.AppendUvarint(buf, uint64(w.sizes[i]))
+		buf = binary.AppendUvarint(buf, uint64(len(w.enc[i])))
+		buf = append(buf, w.enc[i]...)
 	}
 	return buf
 }
@@ -129,7 +160,7 @@ func (w *Writer) finish(t Type, buf []byte) error {
 		return w.err
 	}
 	n := len(buf) - HeaderSize
-	if n > w.maxSize {
+	if n > w.maxSize || uint64(n) > math.MaxUint32 {
 		// Not sticky: the stream is still whole, the caller decides.
 		return fmt.Errorf("%s frame of %d bytes exceeds the %d-byte frame size limit (raise it with --max-frame-size)", t, n, w.maxSize)
 	}

@@ -1,11 +1,386 @@
 package ops
 
-import "dstream/lib/stage"
+import (
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
 
-// Produce is the source stage. (Placeholder: being written.)
+	"dstream/lib/source"
+	"dstream/lib/stage"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Produce is the source stage: lines from files or stdin, a queue of files,
+// frame files, a socket, a watched directory or the seed's transaction
+// producer, cut into batches.
 var Produce = &stage.Spec{
-	Name:  "produce",
-	Usage: "read lines, files, a queue, a socket or a generator and emit batches",
-	Kind:  stage.KindSource,
-	New:   func(c *stage.Context) (any, error) { return nil, stage.Usagef("not yet") },
+	Name:      "produce",
+	Usage:     "read lines, files, a queue, a socket or a generator and emit batches",
+	ArgsUsage: "[FILE...]",
+	MaxArgs:   -1,
+	Kind:      stage.KindSource,
+	Description: `produce is the stream's source. A record's value is the line as read, without its
+"\n" (and a "\r" before it); produce never rewrites it. Input is the FILEs in
+order, or stdin when there are none or FILE is "-". At the end of input produce
+emits the last batch and EOS; on SIGINT/SIGTERM it stops and emits STOP.
+
+Modes (one at a time):
+  lines (default)    processing time: batch T, a multiple of --batch since the epoch,
+                     holds the lines read in [T-D, T); a batch is emitted every D even
+                     when no data came; at the end of input the current batch is
+                     emitted at its time T at once. Files are read as fast as they
+                     can be; a batch that would outgrow --max-frame-size makes
+                     reading wait for the next batch time.
+  --event-time FIELD each line goes to the batch of its own time ts: T = floor(ts/D)*D + D.
+                     Batch T is emitted once the largest time seen is >= T + --lateness;
+                     every batch time from the first on is emitted, empty ones too; at
+                     the end all batches up to the last record's. A record whose batch
+                     was emitted is late: it is appended to --late FILE (and counted),
+                     or, without --late, an error. --time-layout: ms (epoch ms, the
+                     default), s (epoch seconds) or a Go layout such as
+                     2006-01-02T15:04:05Z07:00 (UTC unless it has a zone).
+  --queue FILE...    Spark's queueStream: each FILE is one batch, at --start+D,
+                     --start+2D, ...; --all-at-once puts all in the first batch; --default
+                     FILE fills batches after the queue is empty; --batches N pads with
+                     default (or empty) batches up to N in all.
+  --frames [FILE...] replays the BATCH frames of 'sink --object-files' files (or a
+                     captured stream; stdin when no FILE), in the order of their first
+                     batch time. BARRIER, EOS and STOP frames in them are not
+                     forwarded. Batch times must strictly increase and intervals match.
+                     Partitions are kept unless --partitions is given.
+  --socket HOST:PORT Spark's socketTextStream: connect, read lines, processing time;
+                     the peer closing the connection is the end of input.
+  --watch DIR        Spark's textFileStream: files that appear in DIR (polled every
+                     min(D, 1s)) are read whole, in name order, into the current batch.
+                     Names starting with "." or "_" are skipped: write a file under such
+                     a name, or elsewhere, and rename it in, since a file is read once.
+                     Runs until a signal.
+  --generate transactions
+                     the seed's KafkaTransactionProducer: lines
+                     "step,MM/dd/yyyy,account,amount,description", each also printed as
+                     "Sent -> LINE" on stderr. Non-random: steps 0..100 cycling the
+                     seed's lists, waiting (step+1)*50 ms before each. --randomize: random
+                     picks and waits up to 5 s, until a signal or --count N (--seed
+                     repeats a run). --no-delay waits not at all: a virtual clock starts
+                     at --start (default now) and each line is batched by its virtual
+                     send time, as --event-time with no lateness: same output every run.
+                     Dates are UTC.
+
+Fields (--event-time, --key-field): --format csv|tsv takes a column number from 1,
+or a column name with --header (the first line of every input is then a header,
+not a record); --format json takes a top-level field name. --keyed splits each
+line at its first TAB into KEY and VALUE; --key-field keeps the line as the value
+and takes the key from the field. --partitions P splits every batch into P
+contiguous, near-equal slices in input order (Spark's parallelize). --realtime
+paces --event-time, --queue and --frames by the wall clock: batch T goes out at
+start + (T - first T); without it they run as fast as they can.
+
+Examples:
+   produce --batch 1s access.log
+   tail -f app.log | produce --batch 500ms --keyed
+   produce --batch 1s --format csv --header --event-time ts --lateness 2s --late late.csv events.csv
+   produce --batch 1s --format json --event-time at --time-layout 2006-01-02T15:04:05Z07:00 events.jsonl
+   produce --batch 1s --queue a.txt b.txt --default idle.txt --batches 5
+   produce --frames out/batch-*
+   produce --batch 1s --socket localhost:9999
+   produce --batch 2s --watch incoming/
+   produce --generate transactions --no-delay --start 0 | sink --with-time`,
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "batch", Value: "1s", Usage: "batch interval `D`, a Go duration of whole ms"},
+		&cli.IntFlag{Name: "partitions", Value: 1, Usage: "split every batch into `P` contiguous partitions"},
+		&cli.StringFlag{Name: "format", Value: "lines", Usage: "`FORMAT` that locates fields: lines, csv, tsv or json"},
+		&cli.BoolFlag{Name: "keyed", Usage: "split each line at its first TAB into KEY and VALUE"},
+		&cli.StringFlag{Name: "key-field", Usage: "take the record's key from `FIELD`"},
+		&cli.BoolFlag{Name: "header", Usage: "the first csv/tsv line of every input names the columns"},
+		&cli.StringFlag{Name: "event-time", Usage: "batch by the time in `FIELD` (event time)"},
+		&cli.StringFlag{Name: "time-layout", Value: "ms", Usage: "event time `LAYOUT`: ms, s or a Go time layout"},
+		&cli.StringFlag{Name: "lateness", Value: "0s", Usage: "how long `D` after its end a batch waits for late records"},
+		&cli.StringFlag{Name: "late", Usage: "append late records to `FILE` instead of failing"},
+		&cli.BoolFlag{Name: "realtime", Usage: "pace --event-time, --queue and --frames by the wall clock"},
+		&cli.BoolFlag{Name: "queue", Usage: "each FILE is one batch (Spark's queueStream)"},
+		&cli.BoolFlag{Name: "all-at-once", Usage: "--queue: all files in the first batch (oneAtATime=false)"},
+		&cli.StringFlag{Name: "default", Usage: "--queue: fill batches after the queue with `FILE`"},
+		&cli.IntFlag{Name: "batches", Usage: "--queue: emit `N` batches in all, padding with --default or empty batches"},
+		&cli.Int64Flag{Name: "start", Usage: "time in `MS` before the first batch (--queue: default 0; --generate --no-delay: default now)"},
+		&cli.BoolFlag{Name: "frames", Usage: "replay the frame files FILE... (from 'sink --object-files')"},
+		&cli.StringFlag{Name: "socket", Usage: "read lines from `HOST:PORT` (Spark's socketTextStream)"},
+		&cli.StringFlag{Name: "watch", Usage: "read files that appear in `DIR` (Spark's textFileStream)"},
+		&cli.StringFlag{Name: "generate", Usage: "run a built-in producer: `transactions` (the seed's)"},
+		&cli.BoolFlag{Name: "randomize", Usage: "--generate: random transactions, until a signal or --count"},
+		&cli.Uint64Flag{Name: "seed", Usage: "--generate --randomize: random seed `N` (default: random, logged)"},
+		&cli.BoolFlag{Name: "no-delay", Usage: "--generate: no sleeping; a virtual clock from --start stamps the lines"},
+		&cli.Int64Flag{Name: "count", Usage: "--generate: stop after `N` lines"},
+	},
+	New: newProduce,
+}
+
+// produceMode is produce's input mode.
+type produceMode string
+
+const (
+	modeLines    produceMode = "lines"
+	modeEvent    produceMode = "--event-time"
+	modeQueue    produceMode = "--queue"
+	modeFrames   produceMode = "--frames"
+	modeSocket   produceMode = "--socket"
+	modeWatch    produceMode = "--watch"
+	modeGenerate produceMode = "--generate"
+)
+
+var lineModes = []produceMode{modeLines, modeEvent, modeQueue, modeSocket, modeWatch}
+
+// produceFlagModes says in which modes a flag means something; using it in
+// another is a usage error rather than silently ignored.
+var produceFlagModes = map[string][]produceMode{
+	"format":      lineModes,
+	"keyed":       lineModes,
+	"key-field":   lineModes,
+	"header":      lineModes,
+	"time-layout": {modeEvent},
+	"lateness":    {modeEvent},
+	"late":        {modeEvent},
+	"realtime":    {modeEvent, modeQueue, modeFrames},
+	"all-at-once": {modeQueue},
+	"default":     {modeQueue},
+	"batches":     {modeQueue},
+	"start":       {modeQueue, modeGenerate},
+	"randomize":   {modeGenerate},
+	"seed":        {modeGenerate},
+	"no-delay":    {modeGenerate},
+	"count":       {modeGenerate},
+}
+
+func produceModeOf(c *stage.Context) (produceMode, error) {
+	var set []produceMode
+	for _, m := range []produceMode{modeEvent, modeQueue, modeFrames, modeSocket, modeWatch, modeGenerate} {
+		if c.IsSet(strings.TrimPrefix(string(m), "--")) {
+			set = append(set, m)
+		}
+	}
+	switch len(set) {
+	case 0:
+		return modeLines, nil
+	case 1:
+		return set[0], nil
+	}
+	return "", stage.Usagef("%s and %s both given: produce reads one input (lines, --event-time, --queue, --frames, --socket, --watch or --generate)", set[0], set[1])
+}
+
+// parseMs parses a duration flag that must be a whole number of ms.
+func parseMs(c *stage.Context, name string, zeroOK bool) (int64, error) {
+	s := c.String(name)
+	d, err := time.ParseDuration(s)
+	if err != nil || d%time.Millisecond != 0 || d < 0 || (d == 0 && !zeroOK) {
+		want := "a positive"
+		if zeroOK {
+			want = "a zero or positive"
+		}
+		return 0, stage.Usagef("--%s %s: want %s Go duration of whole milliseconds, like 500ms or 2s", name, s, want)
+	}
+	return d.Milliseconds(), nil
+}
+
+func newProduce(c *stage.Context) (any, error) {
+	args, err := produceArgs(c)
+	if err != nil {
+		return nil, err
+	}
+	mode, err := produceModeOf(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range c.FlagNames() {
+		if modes, ok := produceFlagModes[name]; ok && c.IsSet(name) && !slices.Contains(modes, mode) {
+			return nil, stage.Usagef("--%s does not apply to %s mode (it is for %s)", name, mode, joinModes(modes))
+		}
+	}
+	interval, err := parseMs(c, "batch", false)
+	if err != nil {
+		return nil, err
+	}
+	parts := c.Int("partitions")
+	if parts < 1 {
+		return nil, stage.Usagef("--partitions %d: want 1 or more", parts)
+	}
+	common := source.Common{Interval: interval, Partitions: parts, MaxFrame: c.MaxFrameSize, Clock: c.Clock, Log: c.Log}
+	if len(args) > 0 && (mode == modeSocket || mode == modeWatch || mode == modeGenerate) {
+		return nil, stage.Usagef("%s reads no FILE arguments, got %q", mode, args[0])
+	}
+	switch mode {
+	case modeFrames:
+		return newProduceFrames(c, common, args)
+	case modeGenerate:
+		return newProduceGenerate(c, common)
+	}
+
+	lc, err := produceLineConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	lines := source.LinesConfig{Common: common, Line: lc, Inputs: source.FileInputs(args, c.Stdin)}
+	switch mode {
+	case modeQueue:
+		return newProduceQueue(c, common, lc, args)
+	case modeSocket:
+		return source.NewSocket(c.String("socket"), lines), nil
+	case modeWatch:
+		return source.NewWatch(c.String("watch"), lines), nil
+	case modeEvent:
+		if lines.Layout, err = source.ParseTimeLayout(c.String("time-layout")); err != nil {
+			return nil, stage.Usagef("--time-layout: %v", err)
+		}
+		if lines.Lateness, err = parseMs(c, "lateness", true); err != nil {
+			return nil, err
+		}
+		lines.Late, lines.Realtime = c.String("late"), c.Bool("realtime")
+	}
+	return source.NewLines(lines), nil
+}
+
+func joinModes(modes []produceMode) string {
+	s := make([]string, len(modes))
+	for i, m := range modes {
+		s[i] = string(m)
+	}
+	return strings.Join(s, ", ")
+}
+
+func produceLineConfig(c *stage.Context) (source.LineConfig, error) {
+	lc := source.LineConfig{
+		Keyed: c.Bool("keyed"), KeyField: c.String("key-field"),
+		Header: c.Bool("header"), TimeField: c.String("event-time"),
+	}
+	if err := lc.Format.UnmarshalText([]byte(c.String("format"))); err != nil {
+		return lc, stage.Usagef("--format: %v", err)
+	}
+	if c.IsSet("event-time") && lc.TimeField == "" {
+		return lc, stage.Usagef("--event-time: empty FIELD (want a column number, a column name with --header, or a JSON field name)")
+	}
+	if err := lc.Check(); err != nil {
+		return lc, stage.Usagef("%v", err)
+	}
+	return lc, nil
+}
+
+func newProduceQueue(c *stage.Context, common source.Common, lc source.LineConfig, args []string) (any, error) {
+	if len(args) == 0 {
+		return nil, stage.Usagef("--queue: no FILE given (want one FILE per batch)")
+	}
+	q := source.QueueConfig{
+		Common: common, Line: lc, AllAtOnce: c.Bool("all-at-once"),
+		Batches: c.Int("batches"), Start: c.Int64("start"), Realtime: c.Bool("realtime"),
+		Files: source.FileInputs(args, c.Stdin),
+	}
+	if name := c.String("default"); name != "" {
+		in := source.FileInput(name, c.Stdin)
+		q.Default = &in
+	}
+	queued := len(args)
+	if q.AllAtOnce {
+		queued = 1
+	}
+	switch {
+	case c.IsSet("batches") && q.Batches < queued:
+		return nil, stage.Usagef("--batches %d: want at least the %d batch(es) the queue makes", q.Batches, queued)
+	case q.Default != nil && !c.IsSet("batches") && !q.Realtime:
+		return nil, stage.Usagef("--default without --batches would emit batches for ever: give --batches N, or --realtime to run until a signal")
+	}
+	return source.NewQueue(q), nil
+}
+
+func newProduceFrames(c *stage.Context, common source.Common, args []string) (any, error) {
+	if slices.Contains(args, "-") {
+		if len(args) > 1 {
+			return nil, stage.Usagef("--frames: \"-\" (stdin) cannot be replayed with other files")
+		}
+		args = nil
+	}
+	f := source.FramesConfig{
+		Common: common, Files: args, Stdin: c.Stdin,
+		Repartition: c.IsSet("partitions"), Realtime: c.Bool("realtime"),
+	}
+	if !c.IsSet("batch") {
+		f.Interval = 0 // the files' own
+	}
+	return source.NewFrames(f), nil
+}
+
+func newProduceGenerate(c *stage.Context, common source.Common) (any, error) {
+	g := source.GenerateConfig{
+		Common: common, Random: c.Bool("randomize"), Count: c.Int64("count"),
+		NoDelay: c.Bool("no-delay"), Stderr: c.Stderr,
+	}
+	if err := g.Generator.UnmarshalText([]byte(c.String("generate"))); err != nil {
+		return nil, stage.Usagef("--generate: %v", err)
+	}
+	switch {
+	case c.IsSet("count") && g.Count < 1:
+		return nil, stage.Usagef("--count %d: want 1 or more lines", g.Count)
+	case !g.Random && g.Count > source.TxSteps:
+		return nil, stage.Usagef("--count %d: the non-random producer sends %d lines (steps 0..100); give --randomize for more", g.Count, source.TxSteps)
+	case c.IsSet("seed") && !g.Random:
+		return nil, stage.Usagef("--seed applies to --randomize only: the non-random producer has no randomness")
+	case c.IsSet("start") && !g.NoDelay:
+		return nil, stage.Usagef("--start applies to --generate with --no-delay only: otherwise lines are stamped by the clock")
+	}
+	g.Start = c.Clock.Now().UnixMilli()
+	if c.IsSet("start") {
+		g.Start = c.Int64("start")
+	}
+	g.Seed = c.Uint64("seed")
+	if g.Random && !c.IsSet("seed") {
+		g.Seed = rand.Uint64()
+		c.Log.Info("random seed (repeat the run with --seed)", "seed", g.Seed)
+	}
+	return source.NewGenerate(g), nil
+}
+
+// produceArgs returns the FILE arguments and sets the flags given among
+// them: urfave/cli stops parsing flags at the first argument, but
+// "produce --queue a.txt b.txt --batches 3" reads naturally. "--" ends the
+// flags.
+func produceArgs(c *stage.Context) ([]string, error) {
+	var files []string
+	all := c.Args().Slice()
+	for i := 0; i < len(all); i++ {
+		a := all[i]
+		if a == "--" {
+			return append(files, all[i+1:]...), nil
+		}
+		if len(a) < 2 || a[0] != '-' {
+			files = append(files, a)
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f := produceFlag(c, name)
+		if f == nil {
+			return nil, stage.Usagef("%s after the FILE arguments is not a produce flag (put runtime flags before the files; use -- before a file named like a flag)", a)
+		}
+		if _, isBool := f.(*cli.BoolFlag); isBool {
+			if !hasValue {
+				value = "true"
+			}
+		} else if !hasValue {
+			if i+1 == len(all) {
+				return nil, stage.Usagef("%s needs a value", a)
+			}
+			i++
+			value = all[i]
+		}
+		if err := c.Set(name, value); err != nil {
+			return nil, stage.Usagef("%s %q: %v", a, value, err)
+		}
+	}
+	return files, nil
+}
+
+func produceFlag(c *stage.Context, name string) cli.Flag {
+	for _, f := range c.Spec.Flags {
+		if slices.Contains(f.Names(), name) {
+			return f
+		}
+	}
+	return nil
 }

@@ -24,6 +24,7 @@ type FakeClock struct {
 	mu      sync.Mutex
 	now     time.Time
 	waiters []fakeWaiter
+	changed chan struct{} // closed and replaced when waiters change
 }
 
 type fakeWaiter struct {
@@ -32,7 +33,18 @@ type fakeWaiter struct {
 }
 
 // NewFakeClock returns a FakeClock set to now.
-func NewFakeClock(now time.Time) *FakeClock { return &FakeClock{now: now} }
+func NewFakeClock(now time.Time) *FakeClock {
+	return &FakeClock{now: now, changed: make(chan struct{})}
+}
+
+// notify wakes BlockUntil; c.mu is held.
+func (c *FakeClock) notify() {
+	if c.changed == nil { // a zero FakeClock
+		c.changed = make(chan struct{})
+	}
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
 
 func (c *FakeClock) Now() time.Time {
 	c.mu.Lock()
@@ -49,6 +61,7 @@ func (c *FakeClock) After(d time.Duration) <-chan time.Time {
 		return ch
 	}
 	c.waiters = append(c.waiters, fakeWaiter{at: c.now.Add(d), ch: ch})
+	c.notify()
 	return ch
 }
 
@@ -66,6 +79,7 @@ func (c *FakeClock) Advance(d time.Duration) {
 		}
 	}
 	c.waiters = kept
+	c.notify()
 }
 
 // Waiters returns how many After channels have not fired yet, so a test can
@@ -74,4 +88,22 @@ func (c *FakeClock) Waiters() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.waiters)
+}
+
+// BlockUntil waits until n After channels are pending, so a test can advance
+// the clock once the code under test waits on it, without sleeping.
+func (c *FakeClock) BlockUntil(n int) {
+	for {
+		c.mu.Lock()
+		if len(c.waiters) >= n {
+			c.mu.Unlock()
+			return
+		}
+		if c.changed == nil {
+			c.changed = make(chan struct{})
+		}
+		ch := c.changed
+		c.mu.Unlock()
+		<-ch
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -49,26 +50,34 @@ func Main(s *Spec, args []string) int {
 // MainMulti is the multi-call binary: the stage is named by the program name
 // (a symlink called after the stage) or by the first argument.
 func MainMulti(program string, specs []*Spec, args []string) int {
+	return multi(program, specs, args, os.Stdout, os.Stderr, Main)
+}
+
+// multi is MainMulti with its outputs and the stage's main given.
+func multi(program string, specs []*Spec, args []string, stdout, stderr io.Writer, main func(*Spec, []string) int) int {
 	byName := map[string]*Spec{}
 	for _, s := range specs {
 		byName[s.Name] = s
 	}
-	if s, ok := byName[filepath.Base(args[0])]; ok {
-		return Main(s, args)
-	}
-	if len(args) < 2 || args[1] == "-h" || args[1] == "--help" || args[1] == "help" {
-		listStages(os.Stdout, program, specs)
-		if len(args) < 2 {
-			return ExitUsage
+	if len(args) > 0 {
+		if s, ok := byName[filepath.Base(args[0])]; ok {
+			return main(s, args)
 		}
+	}
+	if len(args) < 2 {
+		listStages(stderr, program, specs)
+		return ExitUsage
+	}
+	if args[1] == "-h" || args[1] == "--help" || args[1] == "help" {
+		listStages(stdout, program, specs)
 		return ExitOK
 	}
 	s, ok := byName[args[1]]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "%s: unknown stage %q (run '%s --help' for the list)\n", program, args[1], program)
+		fmt.Fprintf(stderr, "%s: unknown stage %q (run '%s --help' for the list)\n", program, args[1], program)
 		return ExitUsage
 	}
-	return Main(s, args[1:])
+	return main(s, args[1:])
 }
 
 func listStages(w io.Writer, program string, specs []*Spec) {
@@ -141,13 +150,16 @@ func hardStop(sig os.Signal) error {
 	return &signalExit{sig: s}
 }
 
-func execute(c *cli.Context, s *Spec, sio IO) error {
+func execute(c *cli.Context, s *Spec, sio IO) (err error) {
 	if n := c.NArg(); n < s.MinArgs || (s.MaxArgs >= 0 && n > s.MaxArgs) {
 		return argCountError(s, n)
 	}
 	codec, maxSize, err := parseCommon(c, s)
 	if err != nil {
 		return err
+	}
+	if sio.Clock == nil {
+		sio.Clock = RealClock{}
 	}
 	log := slog.New(slog.NewTextHandler(sio.Stderr, &slog.HandlerOptions{
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
@@ -184,7 +196,13 @@ func execute(c *cli.Context, s *Spec, sio IO) error {
 		return err
 	}
 	if cl, ok := st.(Closer); ok {
-		defer cl.Close()
+		// A stage whose resources fail to close (a file not flushed) may
+		// have lost data: that is an error, not exit 0.
+		defer func() {
+			if cerr := cl.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
 	}
 	out := frame.NewWriter(sio.Stdout, codec, maxSize)
 	switch s.Kind {
@@ -229,6 +247,8 @@ func argCountError(s *Spec, n int) error {
 type frameEmitter struct{ w *frame.Writer }
 
 func (e frameEmitter) Emit(b *frame.Batch) error { return e.w.WriteBatch(b) }
+
+func (e frameEmitter) EmitBarrier(b frame.Barrier) error { return e.w.WriteBarrier(b) }
 
 // sinkEmitter is the Emitter of a sink, which has nothing downstream.
 type sinkEmitter struct{}
@@ -374,6 +394,32 @@ func (r *operatorRun) forward(write func() error) error {
 
 func snapshotName(id uint64) string { return fmt.Sprintf("snapshot-%d", id) }
 
+// pruneSnapshots removes the snapshots older than the committed checkpoint,
+// which no restart can need, so that a long run does not fill the disk.
+// The committed one and newer ones (not yet committed) stay.
+func pruneSnapshots(dir *checkpoint.Dir) error {
+	committed, ok, err := dir.Committed()
+	if err != nil || !ok {
+		return err
+	}
+	entries, err := os.ReadDir(dir.Path)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		num, found := strings.CutPrefix(e.Name(), "snapshot-")
+		if !found {
+			continue
+		}
+		if n, err := strconv.ParseUint(num, 10, 64); err == nil && n < committed {
+			if err := dir.Remove(e.Name()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // barrier takes the stage's part of checkpoint b: save state, make output
 // durable, then forward the barrier (or, in a sink, commit the checkpoint).
 func (r *operatorRun) barrier(ctx context.Context, b frame.Barrier) error {
@@ -384,6 +430,9 @@ func (r *operatorRun) barrier(ctx context.Context, b frame.Barrier) error {
 			return fmt.Errorf("checkpoint %d: %w", b.ID, err)
 		}
 		if err := dir.WriteFile(snapshotName(b.ID), buf.Bytes()); err != nil {
+			return fmt.Errorf("checkpoint %d: %w", b.ID, err)
+		}
+		if err := pruneSnapshots(dir); err != nil {
 			return fmt.Errorf("checkpoint %d: %w", b.ID, err)
 		}
 	}

@@ -52,6 +52,13 @@ type Emitter interface {
 	Emit(b *frame.Batch) error
 }
 
+// BarrierEmitter is the Emitter a Source gets: besides batches it writes
+// checkpoint barriers, each after the batches it covers.
+type BarrierEmitter interface {
+	Emitter
+	EmitBarrier(b frame.Barrier) error
+}
+
 // Operator processes one batch at a time. The batch and its bytes are valid
 // only during the call (see frame.Reader); Clone what must be kept.
 type Operator interface {
@@ -86,7 +93,8 @@ type Closer interface {
 
 // Source produces a stream. Run returns nil when its input is exhausted (the
 // runtime then writes EOS); when ctx is cancelled (SIGINT, SIGTERM) it stops
-// reading and returns, and the runtime writes STOP.
+// reading, emits its last barrier if it checkpoints, and returns nil or
+// ctx's error, and the runtime writes STOP. Its out is a BarrierEmitter.
 type Source interface {
 	Run(ctx context.Context, out Emitter) error
 }

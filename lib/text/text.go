@@ -5,7 +5,6 @@
 package text
 
 import (
-	"encoding/json"
 	"strconv"
 	"unicode/utf8"
 
@@ -44,7 +43,9 @@ func AppendJSONLine(dst []byte, r *frame.Record, t int64) []byte {
 }
 
 // IsJSON tells whether b is a JSON number, array, object, true, false or
-// null, with nothing around it.
+// null, with nothing around it. Strings inside arrays and objects must be
+// valid UTF-8, so what is embedded as is keeps the output valid JSON. It
+// agrees with encoding/json's Valid otherwise, and does not allocate.
 func IsJSON(b []byte) bool {
 	if len(b) == 0 {
 		return false
@@ -54,11 +55,206 @@ func IsJSON(b []byte) bool {
 	default:
 		return false
 	}
-	switch b[len(b)-1] {
-	case ' ', '\t', '\r', '\n':
+	v := validator{b: b}
+	return v.value(0) && v.i == len(b)
+}
+
+// maxDepth is encoding/json's limit on nesting.
+const maxDepth = 10000
+
+// validator checks JSON (RFC 8259) by recursive descent.
+type validator struct {
+	b []byte
+	i int
+}
+
+func (v *validator) ws() {
+	for v.i < len(v.b) {
+		switch v.b[v.i] {
+		case ' ', '\t', '\n', '\r':
+			v.i++
+		default:
+			return
+		}
+	}
+}
+
+func (v *validator) lit(s string) bool {
+	if len(v.b)-v.i < len(s) || string(v.b[v.i:v.i+len(s)]) != s {
 		return false
 	}
-	return json.Valid(b)
+	v.i += len(s)
+	return true
+}
+
+func (v *validator) value(depth int) bool {
+	if v.i >= len(v.b) {
+		return false
+	}
+	switch c := v.b[v.i]; {
+	case c == '{':
+		if depth++; depth > maxDepth {
+			return false
+		}
+		v.i++
+		v.ws()
+		if v.i < len(v.b) && v.b[v.i] == '}' {
+			v.i++
+			return true
+		}
+		for {
+			if !v.str() {
+				return false
+			}
+			v.ws()
+			if v.i >= len(v.b) || v.b[v.i] != ':' {
+				return false
+			}
+			v.i++
+			v.ws()
+			if !v.value(depth) {
+				return false
+			}
+			v.ws()
+			if v.i >= len(v.b) {
+				return false
+			}
+			switch v.b[v.i] {
+			case ',':
+				v.i++
+				v.ws()
+			case '}':
+				v.i++
+				return true
+			default:
+				return false
+			}
+		}
+	case c == '[':
+		if depth++; depth > maxDepth {
+			return false
+		}
+		v.i++
+		v.ws()
+		if v.i < len(v.b) && v.b[v.i] == ']' {
+			v.i++
+			return true
+		}
+		for {
+			if !v.value(depth) {
+				return false
+			}
+			v.ws()
+			if v.i >= len(v.b) {
+				return false
+			}
+			switch v.b[v.i] {
+			case ',':
+				v.i++
+				v.ws()
+			case ']':
+				v.i++
+				return true
+			default:
+				return false
+			}
+		}
+	case c == '"':
+		return v.str()
+	case c == 't':
+		return v.lit("true")
+	case c == 'f':
+		return v.lit("false")
+	case c == 'n':
+		return v.lit("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return v.num()
+	}
+	return false
+}
+
+func (v *validator) digits() bool {
+	start := v.i
+	for v.i < len(v.b) && v.b[v.i] >= '0' && v.b[v.i] <= '9' {
+		v.i++
+	}
+	return v.i > start
+}
+
+func (v *validator) num() bool {
+	if v.b[v.i] == '-' {
+		v.i++
+	}
+	if v.i < len(v.b) && v.b[v.i] == '0' {
+		v.i++
+	} else if !v.digits() {
+		return false
+	}
+	if v.i < len(v.b) && v.b[v.i] == '.' {
+		v.i++
+		if !v.digits() {
+			return false
+		}
+	}
+	if v.i < len(v.b) && (v.b[v.i] == 'e' || v.b[v.i] == 'E') {
+		v.i++
+		if v.i < len(v.b) && (v.b[v.i] == '+' || v.b[v.i] == '-') {
+			v.i++
+		}
+		if !v.digits() {
+			return false
+		}
+	}
+	return true
+}
+
+func (v *validator) str() bool {
+	if v.i >= len(v.b) || v.b[v.i] != '"' {
+		return false
+	}
+	v.i++
+	for v.i < len(v.b) {
+		c := v.b[v.i]
+		switch {
+		case c == '"':
+			v.i++
+			return true
+		case c == '\\':
+			v.i++
+			if v.i >= len(v.b) {
+				return false
+			}
+			switch v.b[v.i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				v.i++
+			case 'u':
+				v.i++
+				for range 4 {
+					if v.i >= len(v.b) || !isHex(v.b[v.i]) {
+						return false
+					}
+					v.i++
+				}
+			default:
+				return false
+			}
+		case c < 0x20:
+			return false
+		case c < utf8.RuneSelf:
+			v.i++
+		default:
+			r, size := utf8.DecodeRune(v.b[v.i:])
+			if r == utf8.RuneError && size == 1 {
+				return false
+			}
+			v.i += size
+		}
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
 // AppendJSON appends b as is when IsJSON(b), else as a JSON string.

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# bench/run.sh [N]: how fast records go through dstream's pipes, next to cat,
+# mawk and Miller on the same file.
+#
+# Generates N transaction lines (default 10,000,000, about 450 MB) with
+# bench/gen-transactions into bench/out/ (kept for the next run), checks once
+# that `produce F | sink` gives back F byte for byte, then times each command
+# 3 times, keeps the best wall-clock time, and prints a table: seconds, MB/s
+# of input, records/s, and time relative to `mawk '{print}'`.
+#
+# produce reads the file in processing-time mode (no --event-time, no
+# --queue): it reads as fast as it can and cuts batches on the wall clock
+# every --batch, so the run measures the stages and the pipes, not a clock.
+# With the default --batch 1s a fast file makes batches of millions of
+# records; the --batch 10ms rows show the same pipelines with small frames.
+#
+# The issue's requirement: produce|sink at most 2x mawk over 10M
+# transactions. The last line says PASS or FAIL; the exit status is 3 on
+# FAIL, 0 on PASS, 1 if a command failed.
+set -euo pipefail
+
+N=${1:-10000000}
+case $N in '' | 0 | *[!0-9]*)
+	echo "usage: bench/run.sh [N]   (N records, default 10000000)" >&2
+	exit 2
+	;;
+esac
+cd "$(dirname "$0")/.."
+go build -o bin/ ./cmd/...
+PATH=$PWD/bin:$PATH
+
+mkdir -p bench/out
+export F=bench/out/transactions-$N.txt
+if [ ! -s "$F" ] && [ "$N" -gt 0 ]; then
+	bench/gen-transactions "$N" >"$F.tmp"
+	mv "$F.tmp" "$F"
+fi
+bytes=$(stat -c %s "$F")
+
+# Correctness first: a pass-through pipeline must give back every line.
+produce "$F" | sink --format tsv | cmp - "$F"
+cat "$F" >/dev/null # into the page cache: every command reads it from memory
+
+# best3 CMD: the best of 3 wall-clock times of CMD, in seconds. CMD runs
+# under bash -o pipefail with F in its environment.
+best3() {
+	local best='' t0 t1 i
+	for i in 1 2 3; do
+		t0=$EPOCHREALTIME
+		bash -o pipefail -c "$1"
+		t1=$EPOCHREALTIME
+		best=$(awk -v a="$t0" -v b="$t1" -v best="$best" \
+			'BEGIN { d = b - a; if (best == "" || d < best + 0) print d; else print best }')
+	done
+	echo "$best"
+}
+
+W=104 # width of the command column
+
+# row NEEDS CMD: time CMD (when the program NEEDS is installed) and print
+# its line of the table. Sets $s to the seconds.
+mawk_s=''
+row() {
+	local shown=${2//\"\$F\"/F}
+	s=''
+	if ! command -v "$1" >/dev/null; then
+		printf "%-${W}s %s\n" "$shown" "skipped: no $1 on PATH"
+		return
+	fi
+	s=$(best3 "$2")
+	awk -v cmd="$shown" -v s="$s" -v bytes="$bytes" -v n="$N" -v m="${mawk_s:-$s}" -v w="$W" 'BEGIN {
+		printf "%-" w "s %7.3f %7.1f %11.0f %6.2f\n", cmd, s, bytes / s / 1e6, n / s, s / m
+	}'
+}
+
+echo "N=$N records, $bytes bytes ($F), $(nproc) cores, best of 3 wall-clock runs"
+echo
+printf "%-${W}s %7s %7s %11s %6s\n" command seconds MB/s records/s x-mawk
+row mawk 'mawk '"'"'{print}'"'"' "$F" >/dev/null'
+mawk_s=$s
+row cat 'cat "$F" | cat >/dev/null'
+row mlr 'mlr --csv --implicit-csv-header --headerless-csv-output cat "$F" >/dev/null'
+row produce 'produce "$F" | sink --format tsv >/dev/null'
+sink_s=$s
+row repartition 'produce "$F" | repartition 1 | repartition 1 | repartition 1 | repartition 1 | sink >/dev/null'
+# The same with 10 ms batches: smaller frames, the stages overlap more.
+row produce 'produce --batch 10ms "$F" | sink --format tsv >/dev/null'
+row repartition 'produce --batch 10ms "$F" | repartition 1 | repartition 1 | repartition 1 | repartition 1 | sink >/dev/null'
+echo
+awk -v s="$sink_s" -v m="$mawk_s" 'BEGIN {
+	r = s / m
+	printf "requirement: produce F | sink --format tsv <= 2x mawk: %.2fx  %s\n", r, (r <= 2 ? "PASS" : "FAIL")
+	exit (r <= 2 ? 0 : 3)
+}'

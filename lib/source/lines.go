@@ -1,0 +1,250 @@
+package source
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+
+	"dstream/lib/stage"
+)
+
+// LinesConfig configures lines from files or stdin (and, through Socket,
+// from a connection).
+type LinesConfig struct {
+	Common
+	Inputs []Input
+	Line   LineConfig
+	// Event time (Line.TimeField set): the field's layout, the lateness in
+	// ms, the file that takes late lines ("" makes a late line an error),
+	// and whether emission follows the wall clock.
+	Layout   TimeLayout
+	Lateness int64
+	Late     string
+	Realtime bool
+
+	afterChunk func() // tests: called when a chunk has been consumed
+}
+
+// Lines reads lines and batches them by processing time, or by event time
+// when LineConfig.TimeField is set.
+type Lines struct{ cfg LinesConfig }
+
+// NewLines returns the source; cfg must have passed Line.Check.
+func NewLines(cfg LinesConfig) *Lines { return &Lines{cfg: cfg} }
+
+// Run implements stage.Source.
+func (l *Lines) Run(ctx context.Context, out stage.Emitter) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the reader
+	rd := startReader(ctx, l.cfg.Inputs)
+	if l.cfg.Line.TimeField != "" {
+		return l.runEvent(ctx, rd, out)
+	}
+	return runProcLines(ctx, rd, l.cfg, out)
+}
+
+// lineFeeder turns chunks into records.
+type lineFeeder struct {
+	sp      splitter
+	p       *parser
+	held    []byte // a line read but not yet added (its batch was full)
+	holding bool
+	rec     record // the record being added; here, not on the stack, as add's argument escapes
+}
+
+func newLineFeeder(cfg LinesConfig) *lineFeeder {
+	return &lineFeeder{sp: splitter{max: cfg.MaxFrame}, p: newParser(cfg.Line)}
+}
+
+// fill adds the current chunk's records until it is consumed (true) or
+// full says the batch has no room for a line of n bytes (false).
+func (f *lineFeeder) fill(full func(n int) bool, add func(r *record) error) (bool, error) {
+	for {
+		line := f.held
+		if !f.holding {
+			var ok bool
+			var err error
+			if line, ok, err = f.sp.next(); err != nil || !ok {
+				return err == nil, err
+			}
+		}
+		if full != nil && full(len(line)) {
+			f.held, f.holding = line, true
+			return false, nil
+		}
+		f.holding = false
+		if f.p.plain {
+			// The hot path: the record is the line, nothing to find.
+			f.rec.value, f.rec.line = line, line
+		} else if err := f.p.parse(&f.rec, line, &f.sp); err != nil {
+			return false, err
+		}
+		if f.rec.skip {
+			continue
+		}
+		if err := add(&f.rec); err != nil {
+			return false, err
+		}
+	}
+}
+
+// runProcLines batches the reader's lines by processing time.
+func runProcLines(ctx context.Context, rd *chunkReader, cfg LinesConfig, out stage.Emitter) error {
+	pt := newProcTime(cfg.Common, out)
+	f := newLineFeeder(cfg)
+	add := func(r *record) error { pt.b.Add(r.key, r.keyed, r.value); return nil }
+	timer := pt.timer()
+	var cur chunk
+	have := false
+	for {
+		if have {
+			consumed, err := f.fill(pt.full, add)
+			if err != nil {
+				return err
+			}
+			if consumed {
+				rd.Release(cur)
+				have = false
+				if cfg.afterChunk != nil {
+					cfg.afterChunk()
+				}
+			}
+		}
+		chunks := rd.C
+		if have {
+			chunks = nil // the batch is full: wait for its time
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer:
+			if err := pt.tick(); err != nil {
+				return err
+			}
+			timer = pt.timer()
+		case c, ok := <-chunks:
+			if !ok {
+				return pt.flush()
+			}
+			if c.err != nil {
+				return c.err
+			}
+			cur, have = c, true
+			f.sp.feed(c)
+		}
+	}
+}
+
+// runEvent batches the reader's lines by the time in their field.
+func (l *Lines) runEvent(ctx context.Context, rd *chunkReader, out stage.Emitter) error {
+	cfg := l.cfg
+	eb := newEventBatcher(cfg.Interval, cfg.Lateness, cfg.Partitions, out, newPacer(cfg.Clock, cfg.Realtime))
+	f := newLineFeeder(cfg)
+	late, err := openLate(cfg.Late)
+	if err != nil {
+		return err
+	}
+	defer late.close()
+	add := func(r *record) error {
+		ts, ok := cfg.Layout.Parse(r.ts)
+		if !ok {
+			return fmt.Errorf("%s: event-time field %s is %q: bad time, want %s", f.sp.where(), cfg.Line.TimeField, r.ts, cfg.Layout)
+		}
+		err := eb.add(ctx, ts, r.key, r.keyed, r.value)
+		if err == nil {
+			return nil
+		}
+		if le, ok := err.(*lateError); ok {
+			if late == nil {
+				return fmt.Errorf("%s: late record at time %d: %v (raise --lateness, or give --late FILE to keep late records)", f.sp.where(), ts, le)
+			}
+			return late.write(r.line)
+		}
+		return fmt.Errorf("%s: %w", f.sp.where(), err)
+	}
+	if err := readLines(ctx, rd, f, add, nil); err != nil {
+		return err
+	}
+	if err := eb.finish(ctx); err != nil {
+		return err
+	}
+	if late != nil {
+		if err := late.close(); err != nil {
+			return err
+		}
+		cfg.Log.Info("late records", "count", late.n, "file", cfg.Late)
+	}
+	return nil
+}
+
+// readLines feeds every record of rd to add; endInput, when set, is called
+// at the end of each input.
+func readLines(ctx context.Context, rd *chunkReader, f *lineFeeder, add func(*record) error, endInput func() error) error {
+	for {
+		var c chunk
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case c, ok = <-rd.C:
+		}
+		if !ok {
+			return nil
+		}
+		if c.err != nil {
+			return c.err
+		}
+		f.sp.feed(c)
+		if _, err := f.fill(nil, add); err != nil {
+			return err
+		}
+		rd.Release(c)
+		if c.end && endInput != nil {
+			if err := endInput(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// lateFile takes late lines as they were read (--late FILE), appended.
+type lateFile struct {
+	path string
+	f    *os.File
+	w    *bufio.Writer
+	n    int64
+}
+
+func openLate(path string) (*lateFile, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &lateFile{path: path, f: f, w: bufio.NewWriter(f)}, nil
+}
+
+func (l *lateFile) write(line []byte) error {
+	l.n++
+	l.w.Write(line)
+	return l.w.WriteByte('\n')
+}
+
+// close flushes and closes; later calls do nothing.
+func (l *lateFile) close() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	err := l.w.Flush()
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	l.f = nil
+	if err != nil {
+		return fmt.Errorf("--late %s: %w", l.path, err)
+	}
+	return nil
+}

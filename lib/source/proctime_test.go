@@ -1,0 +1,110 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"dstream/lib/stage"
+)
+
+// procHarness runs a processing-time Lines source over a pipe, on a
+// FakeClock that starts at 10.5 s.
+type procHarness struct {
+	clock *stage.FakeClock
+	w     *io.PipeWriter
+	out   collect
+	done  chan error
+	fed   chan struct{} // a chunk was consumed
+}
+
+func startProc(t *testing.T, parts int) *procHarness {
+	t.Helper()
+	h := &procHarness{clock: stage.NewFakeClock(time.UnixMilli(10_500)), done: make(chan error, 1), fed: make(chan struct{}, 16)}
+	r, w := io.Pipe()
+	h.w = w
+	c := testCommon(h.clock)
+	c.Partitions = parts
+	cfg := LinesConfig{Common: c, Inputs: []Input{readerInput("stdin", r)}}
+	cfg.afterChunk = func() { h.fed <- struct{}{} }
+	go func() { h.done <- NewLines(cfg).Run(context.Background(), &h.out) }()
+	waitFor(func() bool { return h.clock.Waiters() == 1 })
+	return h
+}
+
+// send writes lines and waits until they are in the current batch.
+func (h *procHarness) send(s string) {
+	io.WriteString(h.w, s)
+	<-h.fed
+}
+
+// advance moves the clock and waits for the timer to be set again.
+func (h *procHarness) advance(d time.Duration, batches int) {
+	h.clock.Advance(d)
+	waitFor(func() bool { return len(h.out.batches()) >= batches && h.clock.Waiters() == 1 })
+}
+
+func TestProcessingTime(t *testing.T) {
+	h := startProc(t, 2)
+	h.send("a\nb\n")
+	h.send("c") // a partial line waits for its end
+	h.send("\nd\n")
+	h.advance(500*time.Millisecond, 1) // 11.0 s: batch 11000 is due
+	h.advance(2*time.Second, 3)        // 13.0 s: two empty batches
+	h.send("e\n")
+	h.w.Close() // end of input: the current batch goes out at its time
+	if err := <-h.done; err != nil {
+		t.Fatal(err)
+	}
+	want := "11000: a b | c d\n12000: |\n13000: |\n14000: | e"
+	if got := strings.Join(h.out.batches(), "\n"); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestProcessingTimeErrors(t *testing.T) {
+	h := startProc(t, 1)
+	h.w.CloseWithError(fmt.Errorf("boom"))
+	if err := <-h.done; err == nil || err.Error() != "boom" {
+		t.Errorf("a read error: got %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r, _ := io.Pipe() // never written: only cancellation ends the run
+	cfg := LinesConfig{Common: testCommon(nil), Inputs: []Input{readerInput("stdin", r)}}
+	if err := NewLines(cfg).Run(ctx, &collect{}); err != context.Canceled {
+		t.Errorf("cancelled: got %v", err)
+	}
+	cfg.Inputs = []Input{FileInput("no/such/file", nil)}
+	if _, err := runLines(t, cfg); err == nil || err.Error() != "open no/such/file: no such file or directory" {
+		t.Errorf("unreadable file: got %v", err)
+	}
+}
+
+// TestProcessingTimeBackPressure checks that a batch never outgrows the
+// frame size limit: reading waits for the next batch time instead.
+func TestProcessingTimeBackPressure(t *testing.T) {
+	clock := stage.NewFakeClock(time.UnixMilli(0))
+	c := testCommon(clock)
+	c.MaxFrame = 64 + 32 + 20 // room for two 4-byte lines (4+6 each)
+	var out collect
+	out.ch = make(chan string, 8)
+	cfg := LinesConfig{Common: c, Inputs: []Input{stringInput("in", "aaaa\nbbbb\ncccc\ndddd\neeee\n")}}
+	done := make(chan error, 1)
+	go func() { done <- NewLines(cfg).Run(context.Background(), &out) }()
+	waitFor(func() bool { return clock.Waiters() == 1 })
+	clock.Advance(time.Second)
+	<-out.ch
+	waitFor(func() bool { return clock.Waiters() == 1 })
+	clock.Advance(time.Second)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := "1000: aaaa bbbb\n2000: cccc dddd\n3000: eeee"
+	if got := strings.Join(out.batches(), "\n"); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
