@@ -109,38 +109,65 @@ func (d *Dir) Commit(n uint64) error {
 // directory: write, fsync, rename, fsync the directory. Readers see the old
 // file or the new one, never a torn one.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	f, err := CreateAtomic(path, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Abort()
+		return err
+	}
+	return f.Commit()
+}
+
+// AtomicFile is a file written under a temporary name and renamed to its
+// own name by Commit, for output written in pieces.
+type AtomicFile struct {
+	*os.File
+	path string
+}
+
+// CreateAtomic starts writing path: the data goes to a temporary file in the
+// same directory until Commit.
+func CreateAtomic(path string, perm os.FileMode) (*AtomicFile, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp*")
 	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return err
+		return nil, err
 	}
 	if err := f.Chmod(perm); err != nil {
-		return fail(err)
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
 	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
+	return &AtomicFile{File: f, path: path}, nil
+}
+
+// Commit fsyncs the file, renames it to its path and fsyncs the directory.
+func (f *AtomicFile) Commit() error {
+	tmp := f.Name()
 	if err := f.Sync(); err != nil {
-		return fail(err)
+		f.Abort()
+		return err
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := os.Rename(tmp, f.path); err != nil {
 		os.Remove(tmp)
 		return err
 	}
-	return syncDir(dir)
+	return syncDir(filepath.Dir(f.path))
+}
+
+// Abort discards what was written.
+func (f *AtomicFile) Abort() {
+	f.Close()
+	os.Remove(f.Name())
 }
 
 func syncDir(dir string) error {

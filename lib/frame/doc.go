@@ -14,10 +14,13 @@
 // All fixed-width integers are little-endian; "uvarint" is encoding/binary's
 // unsigned varint.
 //
-// A BATCH payload holds one batch: the records of the interval [Time-Interval, Time).
+// A BATCH payload holds a batch, the records of the interval
+// [Time-Interval, Time), or a chunk of one:
 //
 //	int64    batch time, ms since the Unix epoch (the end of the interval, exclusive)
 //	int64    batch interval in ms
+//	byte     flags: bit 0 (FlagMore) set when the next frame continues this
+//	         batch; the other bits are 0
 //	uvarint  number of partitions P
 //	P times:
 //	  byte     codec: 0 none, 1 s2, 2 zstd
@@ -25,6 +28,16 @@
 //	  uvarint  decoded size of the partition's record data
 //	  uvarint  encoded size (present only when codec is not none)
 //	  bytes    record data, encoded with the codec
+//
+// A batch too big for one frame, or a source's batch still filling, is sent
+// as consecutive BATCH frames ("chunks") of the same time and interval, all
+// but the last with FlagMore. No other frame comes between them. The batch's
+// records, in order, are the chunks' records: chunk by chunk, and within a
+// chunk partition by partition. Every chunk has the same number of
+// partitions, and partition i of the batch is partition i of each chunk,
+// concatenated. Chunks keep a frame, and the memory to read it, small however
+// much data a batch interval holds, and let the next stage start on a batch
+// before it is complete.
 //
 // Record data, once decoded, is the records back to back:
 //

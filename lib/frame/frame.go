@@ -42,6 +42,9 @@ func (t Type) String() string {
 	return fmt.Sprintf("type %d", byte(t))
 }
 
+// FlagMore is the BATCH flag of a chunk that the next frame continues.
+const FlagMore = 1
+
 // Codec is a partition's compression.
 type Codec byte
 
@@ -93,10 +96,12 @@ type Partition struct {
 	Records []Record
 }
 
-// Batch is the data of one batch interval: [Time-Interval, Time).
+// Batch is the data of one batch interval, [Time-Interval, Time), or a chunk
+// of it: More is set when the next BATCH frame continues the batch.
 type Batch struct {
 	Time       int64 // ms since the Unix epoch, end of the interval
 	Interval   int64 // ms
+	More       bool
 	Partitions []Partition
 }
 
@@ -119,7 +124,7 @@ func (b *Batch) Clone() *Batch {
 		}
 	}
 	buf := make([]byte, 0, size)
-	c := &Batch{Time: b.Time, Interval: b.Interval, Partitions: make([]Partition, len(b.Partitions))}
+	c := &Batch{Time: b.Time, Interval: b.Interval, More: b.More, Partitions: make([]Partition, len(b.Partitions))}
 	for i, p := range b.Partitions {
 		recs := make([]Record, len(p.Records))
 		for j, r := range p.Records {

@@ -32,7 +32,7 @@ func batchOf(t, interval int64, parts ...[]Record) *Batch {
 // equalBatch compares batches as the format sees them: an unkeyed record's
 // Key is ignored, and nil and empty slices are equal.
 func equalBatch(a, b *Batch) error {
-	if a.Time != b.Time || a.Interval != b.Interval {
+	if a.Time != b.Time || a.Interval != b.Interval || a.More != b.More {
 		return fmt.Errorf("time/interval %d/%d, want %d/%d", a.Time, a.Interval, b.Time, b.Interval)
 	}
 	if len(a.Partitions) != len(b.Partitions) {
@@ -107,10 +107,11 @@ func rawFrame(typ Type, payload []byte) []byte {
 	return append(b, payload...)
 }
 
-// batchHead is a BATCH payload's time, interval and partition count.
+// batchHead is a BATCH payload's time, interval, flags and partition count.
 func batchHead(nparts uint64) []byte {
 	p := binary.LittleEndian.AppendUint64(nil, 2000)
 	p = binary.LittleEndian.AppendUint64(p, 1000)
+	p = append(p, 0)
 	return binary.AppendUvarint(p, nparts)
 }
 
@@ -168,6 +169,7 @@ func roundTripCases() []struct {
 		{"big value", &Frame{Type: TypeBatch, Batch: batchOf(7000, 1000, []Record{krec(string(big[:200]), string(big)), rec(string(big[:128]))})}},
 		{"many partitions", &Frame{Type: TypeBatch, Batch: &Batch{Time: 8000, Interval: 1000, Partitions: many}}},
 		{"parallel", &Frame{Type: TypeBatch, Batch: &Batch{Time: 9000, Interval: 1000, Partitions: parallel}}},
+		{"chunk with more", &Frame{Type: TypeBatch, Batch: &Batch{Time: 9000, Interval: 1000, More: true, Partitions: []Partition{{Records: []Record{rec("first half")}}}}}},
 	}
 }
 
@@ -296,7 +298,7 @@ func errorCases(t testing.TB) []errorCase {
 	return []errorCase{
 		{"truncated header", good[:5], 0, ErrTruncated, "5 of 12 header bytes"},
 		{"truncated payload", good[:len(good)-1], 0, ErrTruncated, "payload bytes"},
-		{"header only", good[:HeaderSize], 0, ErrTruncated, "0 of 22 payload bytes"},
+		{"header only", good[:HeaderSize], 0, ErrTruncated, "0 of 23 payload bytes"},
 		{"bad magic", hdr('X', 'S', Version, 1, 0), 0, ErrMagic, `got "XS"`},
 		{"text", []byte("hello, world\n"), 0, ErrMagic, `"he"`},
 		{"bad version", hdr('D', 'S', 2, 1, 0), 0, ErrVersion, "version 2"},
@@ -315,8 +317,9 @@ func errorCases(t testing.TB) []errorCase {
 		{"s2 garbage", rawFrame(TypeBatch, cat(batchHead(1), rawPart(CodecS2, 0, 4, []byte{4, 0xff, 0xff, 0xff}))), 0, ErrCorrupt, "partition 0: s2"},
 		{"zstd garbage", rawFrame(TypeBatch, cat(batchHead(1), rawPart(CodecZstd, 0, 4, []byte("nope")))), 0, ErrCorrupt, "partition 0: zstd"},
 		{"unknown codec", rawFrame(TypeBatch, cat(batchHead(1), rawPart(7, 0, 0, nil))), 0, ErrCorrupt, "unknown codec 7"},
-		{"short batch", rawFrame(TypeBatch, make([]byte, 16)), 0, ErrCorrupt, "shorter than its 17-byte minimum"},
-		{"bad partition count varint", rawFrame(TypeBatch, cat(batchHead(0)[:16], badVarint)), 0, ErrCorrupt, "bad partition count varint"},
+		{"unknown batch flags", rawFrame(TypeBatch, cat(batchHead(0)[:16], []byte{3, 0})), 0, ErrCorrupt, "unknown BATCH flags 0x3"},
+		{"short batch", rawFrame(TypeBatch, make([]byte, 17)), 0, ErrCorrupt, "shorter than its 18-byte minimum"},
+		{"bad partition count varint", rawFrame(TypeBatch, cat(batchHead(0)[:17], badVarint)), 0, ErrCorrupt, "bad partition count varint"},
 		{"bad record count varint", rawFrame(TypeBatch, cat(batchHead(1), []byte{0}, badVarint)), 0, ErrCorrupt, "bad record count varint"},
 		{"bad size varint", rawFrame(TypeBatch, cat(batchHead(1), []byte{0, 0}, badVarint)), 0, ErrCorrupt, "bad partition size varint"},
 		{"bad encoded size varint", rawFrame(TypeBatch, cat(batchHead(1), []byte{1, 0, 0}, badVarint)), 0, ErrCorrupt, "bad encoded size varint"},
@@ -470,10 +473,10 @@ func TestWriterLimit(t *testing.T) {
 			// Not sticky: the stream is whole and writing goes on. The
 			// largest batch that fits: a decoded size of exactly the limit
 			// (tag, 2-byte length, value) when compressed; with codec
-			// none, a payload of exactly the limit (24 bytes of headers).
+			// none, a payload of exactly the limit (25 bytes of headers).
 			n := limit - 3
 			if codec == CodecNone {
-				n = limit - 24
+				n = limit - 25
 				over := batchOf(2000, 1000, []Record{rec(strings.Repeat("x", n+1))})
 				if err := w.WriteBatch(over); err == nil {
 					t.Fatal("payload one byte over the limit accepted")

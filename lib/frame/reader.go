@@ -181,13 +181,17 @@ const overAlloc = 32
 const parallelMin = 256 << 10
 
 func (r *Reader) decodeBatch(p []byte) error {
-	if len(p) < 17 {
-		return fmt.Errorf("BATCH payload of %d bytes is shorter than its 17-byte minimum", len(p))
+	if len(p) < 18 {
+		return fmt.Errorf("BATCH payload of %d bytes is shorter than its 18-byte minimum", len(p))
 	}
 	b := &r.batch
 	b.Time = int64(binary.LittleEndian.Uint64(p))
 	b.Interval = int64(binary.LittleEndian.Uint64(p[8:]))
-	d := payloadReader{p: p[16:]}
+	if flags := p[16]; flags&^FlagMore != 0 {
+		return fmt.Errorf("unknown BATCH flags %#x", flags)
+	}
+	b.More = p[16]&FlagMore != 0
+	d := payloadReader{p: p[17:]}
 	nparts := d.uvarint("partition count")
 	if d.err != nil {
 		return d.err

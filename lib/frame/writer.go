@@ -61,6 +61,11 @@ func (w *Writer) WriteBatch(b *Batch) error {
 	buf := w.begin()
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(b.Time))
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(b.Interval))
+	var flags byte
+	if b.More {
+		flags |= FlagMore
+	}
+	buf = append(buf, flags)
 	buf = binary.AppendUvarint(buf, uint64(len(b.Partitions)))
 	if w.codec == CodecNone {
 		buf = grow(buf, decoded+len(b.Partitions)*(1+2*binary.MaxVarintLen64))

@@ -38,22 +38,33 @@ type printer struct {
 	num int
 	w   io.Writer
 	buf []byte
+	// A batch may come in chunks: shown counts its elements so far, and
+	// inBatch says a chunk with More was seen, so the header is out.
+	shown   int
+	inBatch bool
 }
 
 const dashes = "-------------------------------------------\n"
 
 func (p *printer) Process(_ context.Context, b *frame.Batch, _ stage.Emitter) error {
-	buf := append(p.buf[:0], dashes...)
-	buf = append(buf, "Time: "...)
-	buf = strconv.AppendInt(buf, b.Time, 10)
-	buf = append(buf, " ms\n"...)
-	buf = append(buf, dashes...)
-	shown := 0
+	buf := p.buf[:0]
+	if !p.inBatch {
+		buf = append(buf, dashes...)
+		buf = append(buf, "Time: "...)
+		buf = strconv.AppendInt(buf, b.Time, 10)
+		buf = append(buf, " ms\n"...)
+		buf = append(buf, dashes...)
+		p.shown = 0
+	}
+	p.inBatch = b.More
 records:
 	for _, part := range b.Partitions {
 		for i := range part.Records {
-			if shown == p.num {
-				buf = append(buf, "...\n"...)
+			if p.shown >= p.num {
+				if p.shown == p.num {
+					buf = append(buf, "...\n"...)
+					p.shown++ // "..." once per batch
+				}
 				break records
 			}
 			r := &part.Records[i]
@@ -67,10 +78,12 @@ records:
 				buf = append(buf, r.Value...)
 				buf = append(buf, '\n')
 			}
-			shown++
+			p.shown++
 		}
 	}
-	buf = append(buf, '\n')
+	if !b.More {
+		buf = append(buf, '\n')
+	}
 	p.buf = buf
 	_, err := p.w.Write(buf)
 	return err

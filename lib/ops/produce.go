@@ -31,8 +31,7 @@ Modes (one at a time):
                      holds the lines read in [T-D, T); a batch is emitted every D even
                      when no data came; at the end of input the current batch is
                      emitted at its time T at once. Files are read as fast as they
-                     can be; a batch that would outgrow --max-frame-size makes
-                     reading wait for the next batch time.
+                     can be.
   --event-time FIELD each line goes to the batch of its own time ts: T = floor(ts/D)*D + D.
                      Batch T is emitted once the largest time seen is >= T + --lateness;
                      every batch time from the first on is emitted, empty ones too; at
@@ -73,7 +72,14 @@ or a column name with --header (the first line of every input is then a header,
 not a record); --format json takes a top-level field name. --keyed splits each
 line at its first TAB into KEY and VALUE; --key-field keeps the line as the value
 and takes the key from the field. --partitions P splits every batch into P
-contiguous, near-equal slices in input order (Spark's parallelize). --realtime
+contiguous, near-equal slices in input order (Spark's parallelize).
+
+A batch with more than --chunk-size bytes of records goes out in chunks: frames
+of the same batch time, all but the last marked "more" (see lib/frame). In
+processing time a chunk goes out as soon as it is full, so memory stays bounded
+and the next stage starts on a batch while it still fills. Each chunk is cut
+into the --partitions slices; partition i of the batch is partition i of every
+chunk, in order. --realtime
 paces --event-time, --queue and --frames by the wall clock: batch T goes out at
 start + (T - first T); without it they run as fast as they can.
 
@@ -90,6 +96,7 @@ Examples:
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "batch", Value: "1s", Usage: "batch interval `D`, a Go duration of whole ms"},
 		&cli.IntFlag{Name: "partitions", Value: 1, Usage: "split every batch into `P` contiguous partitions"},
+		&cli.StringFlag{Name: "chunk-size", Value: "1MiB", Usage: "send a batch bigger than `SIZE` bytes of records in chunks of that size"},
 		&cli.StringFlag{Name: "format", Value: "lines", Usage: "`FORMAT` that locates fields: lines, csv, tsv or json"},
 		&cli.BoolFlag{Name: "keyed", Usage: "split each line at its first TAB into KEY and VALUE"},
 		&cli.StringFlag{Name: "key-field", Usage: "take the record's key from `FIELD`"},
@@ -183,10 +190,7 @@ func parseMs(c *stage.Context, name string, zeroOK bool) (int64, error) {
 }
 
 func newProduce(c *stage.Context) (any, error) {
-	args, err := produceArgs(c)
-	if err != nil {
-		return nil, err
-	}
+	args := c.Args().Slice()
 	mode, err := produceModeOf(c)
 	if err != nil {
 		return nil, err
@@ -204,7 +208,11 @@ func newProduce(c *stage.Context) (any, error) {
 	if parts < 1 {
 		return nil, stage.Usagef("--partitions %d: want 1 or more", parts)
 	}
-	common := source.Common{Interval: interval, Partitions: parts, MaxFrame: c.MaxFrameSize, Clock: c.Clock, Log: c.Log}
+	chunk, err := stage.ParseSize(c.String("chunk-size"))
+	if err != nil {
+		return nil, stage.Usagef("--chunk-size: %v", err)
+	}
+	common := source.Common{Interval: interval, Partitions: parts, MaxFrame: c.MaxFrameSize, Chunk: chunk, Clock: c.Clock, Log: c.Log}
 	if len(args) > 0 && (mode == modeSocket || mode == modeWatch || mode == modeGenerate) {
 		return nil, stage.Usagef("%s reads no FILE arguments, got %q", mode, args[0])
 	}
@@ -335,52 +343,4 @@ func newProduceGenerate(c *stage.Context, common source.Common) (any, error) {
 		c.Log.Info("random seed (repeat the run with --seed)", "seed", g.Seed)
 	}
 	return source.NewGenerate(g), nil
-}
-
-// produceArgs returns the FILE arguments and sets the flags given among
-// them: urfave/cli stops parsing flags at the first argument, but
-// "produce --queue a.txt b.txt --batches 3" reads naturally. "--" ends the
-// flags.
-func produceArgs(c *stage.Context) ([]string, error) {
-	var files []string
-	all := c.Args().Slice()
-	for i := 0; i < len(all); i++ {
-		a := all[i]
-		if a == "--" {
-			return append(files, all[i+1:]...), nil
-		}
-		if len(a) < 2 || a[0] != '-' {
-			files = append(files, a)
-			continue
-		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		f := produceFlag(c, name)
-		if f == nil {
-			return nil, stage.Usagef("%s after the FILE arguments is not a produce flag (put runtime flags before the files; use -- before a file named like a flag)", a)
-		}
-		if _, isBool := f.(*cli.BoolFlag); isBool {
-			if !hasValue {
-				value = "true"
-			}
-		} else if !hasValue {
-			if i+1 == len(all) {
-				return nil, stage.Usagef("%s needs a value", a)
-			}
-			i++
-			value = all[i]
-		}
-		if err := c.Set(name, value); err != nil {
-			return nil, stage.Usagef("%s %q: %v", a, value, err)
-		}
-	}
-	return files, nil
-}
-
-func produceFlag(c *stage.Context, name string) cli.Flag {
-	for _, f := range c.Spec.Flags {
-		if slices.Contains(f.Names(), name) {
-			return f
-		}
-	}
-	return nil
 }

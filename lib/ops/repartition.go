@@ -19,7 +19,8 @@ var Repartition = &stage.Spec{
 	ArgsUsage: "N",
 	Description: `repartition N gives every batch N partitions. --by round-robin (the default)
 deals the records out in input order: the i-th record of the batch (counting
-across its partitions) goes to partition i mod N, so with N=1 the batch is one
+across its partitions; for a batch in chunks, within each chunk) goes to
+partition i mod N, so with N=1 the batch is one
 partition in input order. --by key puts a keyed record in partition
 FNV-1a(key) mod N, so equal keys share a partition; an unkeyed record is an
 error. Within a partition records keep their input order.
@@ -74,7 +75,7 @@ func newRepartition(c *stage.Context) (any, error) {
 }
 
 func (r *repartition) Process(_ context.Context, b *frame.Batch, out stage.Emitter) error {
-	r.out.Time, r.out.Interval = b.Time, b.Interval
+	r.out.Time, r.out.Interval, r.out.More = b.Time, b.Interval, b.More
 	parts := r.out.Partitions
 	for i := range parts {
 		parts[i].Records = parts[i].Records[:0]

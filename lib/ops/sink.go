@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"fmt"
@@ -33,9 +34,9 @@ column in csv.
 
 --text-files PREFIX writes each batch to its own file PREFIX-TIME[.SUFFIX] (Spark's
 rddToFileName) in --format; --object-files PREFIX writes each batch as a frame file
-that 'produce --frames' replays. Files are written to a temporary name, fsynced and
-renamed, so a replayed batch rewrites the same file whole: exactly-once under
-replay. Stdout is at-least-once. --skip-empty writes no file for an empty batch.
+(one frame, or one per chunk of a big batch) that 'produce --frames' replays. Files
+are written to a temporary name, fsynced and renamed once the batch is complete, so
+a replayed batch rewrites the same file whole: exactly-once under replay. Stdout is at-least-once. --skip-empty writes no file for an empty batch.
 
 Examples:
    produce --queue a.txt b.txt | sink --with-time
@@ -87,6 +88,12 @@ type sink struct {
 	maxSize   int
 	buf       []byte
 	csvRow    []string
+
+	// The file of the batch being written: a batch may come in chunks,
+	// which go to a temporary file renamed when the last one is in.
+	file    *checkpoint.AtomicFile
+	frames  *frame.Writer
+	records int
 }
 
 func newSink(c *stage.Context) (any, error) {
@@ -138,35 +145,62 @@ func (s *sink) Process(_ context.Context, b *frame.Batch, _ stage.Emitter) error
 		_, err := s.stdout.Write(s.buf)
 		return err
 	}
-	if s.skipEmpty && b.Len() == 0 {
-		return nil
-	}
-	var data []byte
-	if s.objects {
-		var fb fileBuffer
-		if err := frame.NewWriter(&fb, s.compress, s.maxSize).WriteBatch(b); err != nil {
-			return err
-		}
-		data = fb
-	} else {
-		s.buf = s.appendText(s.buf[:0], b)
-		data = s.buf
-	}
-	// Spark's rddToFileName: PREFIX-TIME[.SUFFIX].
-	name := s.prefix + "-" + strconv.FormatInt(b.Time, 10)
-	if s.suffix != "" {
-		name += "." + s.suffix
-	}
-	if err := checkpoint.WriteFileAtomic(name, data, 0o644); err != nil {
+	if err := s.writeFile(b); err != nil {
+		s.Close()
 		return fmt.Errorf("writing batch %d: %w", b.Time, err)
 	}
 	return nil
 }
 
-// fileBuffer collects a frame in memory.
-type fileBuffer []byte
+// writeFile adds a batch, or a chunk of one, to the batch's file, and puts
+// the file in place after the last chunk.
+func (s *sink) writeFile(b *frame.Batch) error {
+	if s.file == nil {
+		// Spark's rddToFileName: PREFIX-TIME[.SUFFIX].
+		name := s.prefix + "-" + strconv.FormatInt(b.Time, 10)
+		if s.suffix != "" {
+			name += "." + s.suffix
+		}
+		f, err := checkpoint.CreateAtomic(name, 0o644)
+		if err != nil {
+			return err
+		}
+		s.file, s.records = f, 0
+		if s.objects {
+			s.frames = frame.NewWriter(f, s.compress, s.maxSize)
+		}
+	}
+	s.records += b.Len()
+	if s.objects {
+		if err := s.frames.WriteBatch(b); err != nil {
+			return err
+		}
+	} else {
+		s.buf = s.appendText(s.buf[:0], b)
+		if _, err := s.file.Write(s.buf); err != nil {
+			return err
+		}
+	}
+	if b.More {
+		return nil
+	}
+	f := s.file
+	s.file = nil
+	if s.skipEmpty && s.records == 0 {
+		f.Abort()
+		return nil
+	}
+	return f.Commit()
+}
 
-func (f *fileBuffer) Write(p []byte) (int, error) { *f = append(*f, p...); return len(p), nil }
+// Close discards the file of a batch whose last chunk never came.
+func (s *sink) Close() error {
+	if s.file != nil {
+		s.file.Abort()
+		s.file = nil
+	}
+	return nil
+}
 
 func (s *sink) appendText(buf []byte, b *frame.Batch) []byte {
 	for _, part := range b.Partitions {
@@ -195,9 +229,9 @@ func (s *sink) appendCSV(buf []byte, r *frame.Record, t int64) []byte {
 	}
 	row = append(row, string(r.Value))
 	s.csvRow = row
-	fb := fileBuffer(buf)
-	w := csv.NewWriter(&fb)
+	out := bytes.NewBuffer(buf)
+	w := csv.NewWriter(out)
 	w.Write(row)
 	w.Flush()
-	return fb
+	return out.Bytes()
 }

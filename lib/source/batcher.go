@@ -49,10 +49,12 @@ func (a *arena) reset() {
 }
 
 // Batcher builds batches: records are added in input order and emitted as
-// one batch split into contiguous partitions.
+// one batch split into contiguous partitions, in chunks (frames) of at most
+// Chunk bytes of records when it is bigger.
 type Batcher struct {
 	Interval   int64 // ms
 	Partitions int   // >= 1
+	Chunk      int   // 0: DefaultChunk
 
 	recs  []frame.Record
 	arena arena
@@ -80,8 +82,7 @@ func (b *Batcher) AddRef(r frame.Record) { b.addRecord(r) }
 
 func (b *Batcher) addRecord(r frame.Record) {
 	b.recs = append(b.recs, r)
-	// Worst-case varint lengths keep this a cheap upper bound.
-	b.size += len(r.Key) + len(r.Value) + 6
+	b.size += recordSize(&r)
 }
 
 // Len returns the number of records added since the last reset.
@@ -92,11 +93,50 @@ func (b *Batcher) Size() int { return b.size }
 
 // Emit sends the records as the batch of time t and keeps them, so the same
 // records can be emitted again (queue --default); call Reset to start anew.
-func (b *Batcher) Emit(out stage.Emitter, t int64) error {
-	b.batch.Time, b.batch.Interval = t, b.Interval
-	b.batch.Partitions = Slice(b.batch.Partitions, b.recs, b.Partitions)
-	return out.Emit(&b.batch)
+func (b *Batcher) Emit(out stage.Emitter, t int64) error { return b.emit(out, t, false) }
+
+// EmitChunk sends the records as a chunk of the batch of time t, which
+// more chunks will complete, and empties the Batcher for them.
+func (b *Batcher) EmitChunk(out stage.Emitter, t int64) error {
+	err := b.emit(out, t, true)
+	b.Reset()
+	return err
 }
+
+// emit sends the records in chunks of at most Chunk bytes; more says the
+// batch goes on after them.
+func (b *Batcher) emit(out stage.Emitter, t int64, more bool) error {
+	chunk := b.Chunk
+	if chunk <= 0 {
+		chunk = DefaultChunk
+	}
+	b.batch.Time, b.batch.Interval = t, b.Interval
+	recs := b.recs
+	for {
+		n := len(recs)
+		if b.size > chunk {
+			n = 0
+			size := 0
+			for n < len(recs) && (n == 0 || size+recordSize(&recs[n]) <= chunk) {
+				size += recordSize(&recs[n])
+				n++
+			}
+		}
+		b.batch.More = more || n < len(recs)
+		b.batch.Partitions = Slice(b.batch.Partitions, recs[:n], b.Partitions)
+		if err := out.Emit(&b.batch); err != nil {
+			return err
+		}
+		recs = recs[n:]
+		if len(recs) == 0 {
+			return nil
+		}
+	}
+}
+
+// recordSize is an upper bound of a record's encoded size: worst-case
+// varint lengths keep it cheap.
+func recordSize(r *frame.Record) int { return len(r.Key) + len(r.Value) + 6 }
 
 // Reset empties the batch, keeping its memory for the next one.
 func (b *Batcher) Reset() {

@@ -58,7 +58,7 @@ func BenchmarkSplit(b *testing.B) {
 		for off := 0; off < len(data); off += chunkSize {
 			end := min(off+chunkSize, len(data))
 			f.sp.feed(chunk{name: "bench", data: data[off:end], first: off == 0, end: end == len(data)})
-			if _, err := f.fill(nil, add); err != nil {
+			if err := f.fill(add); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -15,10 +15,11 @@ const maxGap = 1_000_000
 // emitted once the largest time seen is >= T + lateness; every batch time
 // from the first one on is emitted, empty ones included, in order.
 type eventBatcher struct {
-	interval, lateness int64
-	parts              int
-	out                stage.Emitter
-	pace               *pacer
+	common   Common
+	interval int64 // common.Interval
+	lateness int64
+	out      stage.Emitter
+	pace     *pacer
 
 	pending map[int64]*Batcher // batches not yet emitted
 	last    *Batcher           // the batch of the last record, for the common case
@@ -33,10 +34,10 @@ type eventBatcher struct {
 	maxT    int64 // the largest batch time holding a record
 }
 
-func newEventBatcher(interval, lateness int64, parts int, out stage.Emitter, pace *pacer) *eventBatcher {
+func newEventBatcher(c Common, lateness int64, out stage.Emitter, pace *pacer) *eventBatcher {
 	return &eventBatcher{
-		interval: interval, lateness: lateness, parts: parts, out: out, pace: pace,
-		pending: map[int64]*Batcher{}, empty: NewBatcher(interval, parts),
+		common: c, interval: c.Interval, lateness: lateness, out: out, pace: pace,
+		pending: map[int64]*Batcher{}, empty: c.batcher(),
 	}
 }
 
@@ -126,5 +127,5 @@ func (e *eventBatcher) newBatcher() *Batcher {
 		e.free = e.free[:n-1]
 		return b
 	}
-	return NewBatcher(e.interval, e.parts)
+	return e.common.batcher()
 }

@@ -37,7 +37,7 @@ func TestEventBatcher(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var c collect
-			e := newEventBatcher(1000, tt.lateness, 1, &c, nil)
+			e := newEventBatcher(Common{Interval: 1000, Partitions: 1, MaxFrame: 1 << 20}, tt.lateness, &c, nil)
 			var late []int64
 			for _, ts := range tt.times {
 				v := []byte(strconv.FormatInt(ts, 10))
@@ -64,7 +64,7 @@ func TestEventBatcher(t *testing.T) {
 
 func TestEventBatcherGap(t *testing.T) {
 	var c collect
-	e := newEventBatcher(1, 0, 1, &c, nil)
+	e := newEventBatcher(Common{Interval: 1, Partitions: 1, MaxFrame: 1 << 20}, 0, &c, nil)
 	e.add(context.Background(), 0, nil, false, nil)
 	err := e.add(context.Background(), 5_000_000, nil, false, nil)
 	if err == nil || !strings.Contains(err.Error(), "is --time-layout right?") {

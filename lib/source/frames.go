@@ -44,7 +44,7 @@ type frameFile struct {
 // Run implements stage.Source.
 func (s *Frames) Run(ctx context.Context, out stage.Emitter) error {
 	r := &replay{cfg: s.cfg, out: out, pace: newPacer(s.cfg.Clock, s.cfg.Realtime),
-		b: NewBatcher(s.cfg.Interval, s.cfg.Partitions)}
+		b: s.cfg.batcher()}
 	if len(s.cfg.Files) == 0 {
 		return r.file(ctx, "stdin", s.cfg.Stdin)
 	}
@@ -103,6 +103,7 @@ type replay struct {
 	lastT    int64
 	lastFile string
 	interval int64
+	open     bool // the last batch frame was a chunk with More
 }
 
 func (r *replay) file(ctx context.Context, name string, f io.Reader) error {
@@ -110,6 +111,9 @@ func (r *replay) file(ctx context.Context, name string, f io.Reader) error {
 	for {
 		fr, err := rd.Next()
 		if errors.Is(err, io.EOF) {
+			if r.open {
+				return fmt.Errorf("%s ends inside batch %d: its last chunk is missing", name, r.lastT)
+			}
 			return nil
 		}
 		if err != nil {
@@ -130,14 +134,19 @@ func (r *replay) batch(ctx context.Context, name string, b *frame.Batch) error {
 		return fmt.Errorf("%s: batch %d has an interval of %d ms, but --batch says %d ms", name, b.Time, b.Interval, r.cfg.Interval)
 	case r.begun && b.Interval != r.interval:
 		return fmt.Errorf("%s: batch %d has an interval of %d ms, but the batches before it (%s) have %d ms", name, b.Time, b.Interval, r.lastFile, r.interval)
-	case r.begun && b.Time <= r.lastT:
+	case r.open && b.Time != r.lastT:
+		return fmt.Errorf("%s: batch %d comes before the last chunk of batch %d", name, b.Time, r.lastT)
+	case r.begun && !r.open && b.Time <= r.lastT:
 		return fmt.Errorf("%s: batch time %d is not after the previous batch %d (%s): batch times must strictly increase", name, b.Time, r.lastT, r.lastFile)
 	case b.Interval <= 0:
 		return fmt.Errorf("%s: batch %d has an interval of %d ms, want > 0", name, b.Time, b.Interval)
 	}
-	r.begun, r.lastT, r.lastFile, r.interval = true, b.Time, name, b.Interval
-	if err := r.pace.wait(ctx, b.Time); err != nil {
-		return err
+	first := !r.open
+	r.begun, r.lastT, r.lastFile, r.interval, r.open = true, b.Time, name, b.Interval, b.More
+	if first {
+		if err := r.pace.wait(ctx, b.Time); err != nil {
+			return err
+		}
 	}
 	if !r.cfg.Repartition {
 		return r.out.Emit(b)
@@ -150,5 +159,8 @@ func (r *replay) batch(ctx context.Context, name string, b *frame.Batch) error {
 		}
 	}
 	r.b.Interval = b.Interval
+	if b.More {
+		return r.b.EmitChunk(r.out, b.Time)
+	}
 	return r.b.EmitReset(r.out, b.Time)
 }

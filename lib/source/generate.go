@@ -151,7 +151,7 @@ func (g *Generate) runVirtual(ctx context.Context, out stage.Emitter, sent *bufi
 		}
 		return out.Emit(b)
 	})
-	eb := newEventBatcher(g.cfg.Interval, 0, g.cfg.Partitions, flushing, nil)
+	eb := newEventBatcher(g.cfg.Common, 0, flushing, nil)
 	var line []byte
 	vt := g.cfg.Start
 	for step := int64(0); !g.done(step); step++ {
@@ -200,7 +200,9 @@ func (g *Generate) runTimed(ctx context.Context, out stage.Emitter, sent *bufio.
 		if err := sent.Flush(); err != nil {
 			return err
 		}
-		pt.b.Add(nil, false, line)
+		if err := pt.add(nil, false, line); err != nil {
+			return err
+		}
 	}
 	return pt.flush()
 }

@@ -23,6 +23,9 @@ type collect struct {
 func (c *collect) Emit(b *frame.Batch) error {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%d:", b.Time)
+	if b.More {
+		sb.WriteString(" (more)")
+	}
 	for i, p := range b.Partitions {
 		if i > 0 {
 			sb.WriteString(" |")

@@ -46,45 +46,33 @@ func (l *Lines) Run(ctx context.Context, out stage.Emitter) error {
 
 // lineFeeder turns chunks into records.
 type lineFeeder struct {
-	sp      splitter
-	p       *parser
-	held    []byte // a line read but not yet added (its batch was full)
-	holding bool
-	rec     record // the record being added; here, not on the stack, as add's argument escapes
+	sp  splitter
+	p   *parser
+	rec record // the record being added; here, not on the stack, as add's argument escapes
 }
 
 func newLineFeeder(cfg LinesConfig) *lineFeeder {
 	return &lineFeeder{sp: splitter{max: cfg.MaxFrame}, p: newParser(cfg.Line)}
 }
 
-// fill adds the current chunk's records until it is consumed (true) or
-// full says the batch has no room for a line of n bytes (false).
-func (f *lineFeeder) fill(full func(n int) bool, add func(r *record) error) (bool, error) {
+// fill adds the current chunk's records.
+func (f *lineFeeder) fill(add func(r *record) error) error {
 	for {
-		line := f.held
-		if !f.holding {
-			var ok bool
-			var err error
-			if line, ok, err = f.sp.next(); err != nil || !ok {
-				return err == nil, err
-			}
+		line, ok, err := f.sp.next()
+		if err != nil || !ok {
+			return err
 		}
-		if full != nil && full(len(line)) {
-			f.held, f.holding = line, true
-			return false, nil
-		}
-		f.holding = false
 		if f.p.plain {
 			// The hot path: the record is the line, nothing to find.
 			f.rec.value, f.rec.line = line, line
 		} else if err := f.p.parse(&f.rec, line, &f.sp); err != nil {
-			return false, err
+			return err
 		}
 		if f.rec.skip {
 			continue
 		}
 		if err := add(&f.rec); err != nil {
-			return false, err
+			return err
 		}
 	}
 }
@@ -93,28 +81,9 @@ func (f *lineFeeder) fill(full func(n int) bool, add func(r *record) error) (boo
 func runProcLines(ctx context.Context, rd *chunkReader, cfg LinesConfig, out stage.Emitter) error {
 	pt := newProcTime(cfg.Common, out)
 	f := newLineFeeder(cfg)
-	add := func(r *record) error { pt.b.Add(r.key, r.keyed, r.value); return nil }
+	add := func(r *record) error { return pt.add(r.key, r.keyed, r.value) }
 	timer := pt.timer()
-	var cur chunk
-	have := false
 	for {
-		if have {
-			consumed, err := f.fill(pt.full, add)
-			if err != nil {
-				return err
-			}
-			if consumed {
-				rd.Release(cur)
-				have = false
-				if cfg.afterChunk != nil {
-					cfg.afterChunk()
-				}
-			}
-		}
-		chunks := rd.C
-		if have {
-			chunks = nil // the batch is full: wait for its time
-		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -123,15 +92,24 @@ func runProcLines(ctx context.Context, rd *chunkReader, cfg LinesConfig, out sta
 				return err
 			}
 			timer = pt.timer()
-		case c, ok := <-chunks:
+		case c, ok := <-rd.C:
+			if ctx.Err() != nil {
+				return ctx.Err() // cancelling can end the input too
+			}
 			if !ok {
 				return pt.flush()
 			}
 			if c.err != nil {
 				return c.err
 			}
-			cur, have = c, true
 			f.sp.feed(c)
+			if err := f.fill(add); err != nil {
+				return err
+			}
+			rd.Release(c)
+			if cfg.afterChunk != nil {
+				cfg.afterChunk()
+			}
 		}
 	}
 }
@@ -139,7 +117,7 @@ func runProcLines(ctx context.Context, rd *chunkReader, cfg LinesConfig, out sta
 // runEvent batches the reader's lines by the time in their field.
 func (l *Lines) runEvent(ctx context.Context, rd *chunkReader, out stage.Emitter) error {
 	cfg := l.cfg
-	eb := newEventBatcher(cfg.Interval, cfg.Lateness, cfg.Partitions, out, newPacer(cfg.Clock, cfg.Realtime))
+	eb := newEventBatcher(cfg.Common, cfg.Lateness, out, newPacer(cfg.Clock, cfg.Realtime))
 	f := newLineFeeder(cfg)
 	late, err := openLate(cfg.Late)
 	if err != nil {
@@ -196,7 +174,7 @@ func readLines(ctx context.Context, rd *chunkReader, f *lineFeeder, add func(*re
 			return c.err
 		}
 		f.sp.feed(c)
-		if _, err := f.fill(nil, add); err != nil {
+		if err := f.fill(add); err != nil {
 			return err
 		}
 		rd.Release(c)

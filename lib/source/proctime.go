@@ -15,15 +15,15 @@ type procTime struct {
 	b        *Batcher
 	out      stage.Emitter
 	next     int64 // the time of the batch being filled
-	budget   int   // bytes a batch may hold and still fit in a frame
+	chunk    int   // record bytes that make the batch so far go out as a chunk
 }
 
 func newProcTime(c Common, out stage.Emitter) *procTime {
 	return &procTime{
 		clock: c.Clock, interval: c.Interval, out: out,
-		b:      NewBatcher(c.Interval, c.Partitions),
-		next:   batchOf(c.Clock.Now().UnixMilli(), c.Interval),
-		budget: c.budget(),
+		b:     c.batcher(),
+		next:  batchOf(c.Clock.Now().UnixMilli(), c.Interval),
+		chunk: c.chunk(),
 	}
 }
 
@@ -48,9 +48,16 @@ func (p *procTime) tick() error {
 // flush emits the current batch at its time, at the end of input.
 func (p *procTime) flush() error { return p.b.EmitReset(p.out, p.next) }
 
-// full tells whether a line of n bytes would overflow the frame size limit:
-// then reading waits for the next batch time (back pressure) rather than
-// build a frame no reader could take.
-func (p *procTime) full(n int) bool {
-	return p.b.Len() > 0 && p.b.Size()+n+6 > p.budget
+// add puts a record in the batch being filled. When the batch has grown
+// past the chunk size, what it holds goes out first as a chunk (More), so
+// a fast input never builds a frame bigger than a chunk, memory stays
+// bounded, and the next stage works on the batch while it fills.
+func (p *procTime) add(key []byte, keyed bool, value []byte) error {
+	if p.b.Len() > 0 && p.b.Size()+len(key)+len(value)+6 > p.chunk {
+		if err := p.b.EmitChunk(p.out, p.next); err != nil {
+			return err
+		}
+	}
+	p.b.Add(key, keyed, value)
+	return nil
 }

@@ -84,26 +84,35 @@ func TestProcessingTimeErrors(t *testing.T) {
 	}
 }
 
-// TestProcessingTimeBackPressure checks that a batch never outgrows the
-// frame size limit: reading waits for the next batch time instead.
-func TestProcessingTimeBackPressure(t *testing.T) {
+// TestProcessingTimeChunks checks that a batch bigger than the chunk size
+// goes out in chunks as it fills, the last one at its time without More.
+func TestProcessingTimeChunks(t *testing.T) {
 	clock := stage.NewFakeClock(time.UnixMilli(0))
 	c := testCommon(clock)
-	c.MaxFrame = 64 + 32 + 20 // room for two 4-byte lines (4+6 each)
+	c.Chunk = 2 * (4 + 6) // room for two 4-byte lines
 	var out collect
-	out.ch = make(chan string, 8)
 	cfg := LinesConfig{Common: c, Inputs: []Input{stringInput("in", "aaaa\nbbbb\ncccc\ndddd\neeee\n")}}
-	done := make(chan error, 1)
-	go func() { done <- NewLines(cfg).Run(context.Background(), &out) }()
-	waitFor(func() bool { return clock.Waiters() == 1 })
-	clock.Advance(time.Second)
-	<-out.ch
-	waitFor(func() bool { return clock.Waiters() == 1 })
-	clock.Advance(time.Second)
-	if err := <-done; err != nil {
+	if err := NewLines(cfg).Run(context.Background(), &out); err != nil {
 		t.Fatal(err)
 	}
-	want := "1000: aaaa bbbb\n2000: cccc dddd\n3000: eeee"
+	want := "1000: (more) aaaa bbbb\n1000: (more) cccc dddd\n1000: eeee"
+	if got := strings.Join(out.batches(), "\n"); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestBatcherChunks checks that a batch emitted whole is cut into chunks.
+func TestBatcherChunks(t *testing.T) {
+	b := NewBatcher(1000, 2)
+	b.Chunk = 3 * (2 + 6)
+	for _, v := range []string{"a1", "a2", "a3", "b1", "b2"} {
+		b.Add(nil, false, []byte(v))
+	}
+	var out collect
+	if err := b.Emit(&out, 5000); err != nil {
+		t.Fatal(err)
+	}
+	want := "5000: (more) a1 | a2 a3\n5000: b1 | b2"
 	if got := strings.Join(out.batches(), "\n"); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}

@@ -50,7 +50,7 @@ func (q *Queue) Run(ctx context.Context, out stage.Emitter) error {
 	}
 
 	// The default batch is read once and emitted as often as needed.
-	def := NewBatcher(cfg.Interval, cfg.Partitions)
+	def := cfg.batcher()
 	if cfg.Default != nil {
 		f := newLineFeeder(lc)
 		add := func(r *record) error { def.Add(r.key, r.keyed, r.value); return nil }
@@ -59,7 +59,7 @@ func (q *Queue) Run(ctx context.Context, out stage.Emitter) error {
 		}
 	}
 
-	cur := NewBatcher(cfg.Interval, cfg.Partitions)
+	cur := cfg.batcher()
 	f := newLineFeeder(lc)
 	add := func(r *record) error { cur.Add(r.key, r.keyed, r.value); return nil }
 	var endInput func() error

@@ -37,7 +37,7 @@ func (w *Watch) Run(ctx context.Context, out stage.Emitter) error {
 	every := min(time.Duration(w.cfg.Interval)*time.Millisecond, time.Second)
 	nextPoll := w.cfg.Clock.Now().Add(every)
 	f := newLineFeeder(w.cfg)
-	add := func(r *record) error { pt.b.Add(r.key, r.keyed, r.value); return nil }
+	add := func(r *record) error { return pt.add(r.key, r.keyed, r.value) }
 	for {
 		now := w.cfg.Clock.Now()
 		wake := time.UnixMilli(pt.next)
@@ -98,6 +98,5 @@ func (w *Watch) read(path string, f *lineFeeder, add func(*record) error) error 
 		return err
 	}
 	f.sp.feed(chunk{name: path, data: data, first: true, end: true})
-	_, err = f.fill(nil, add)
-	return err
+	return f.fill(add)
 }

@@ -115,7 +115,7 @@ func Run(s *Spec, args []string, sio IO) int {
 		},
 		Action: func(c *cli.Context) error { return execute(c, s, sio) },
 	}
-	err := app.Run(args)
+	err := app.Run(flagsFirst(app.Flags, args))
 	if err == nil {
 		return ExitOK
 	}
@@ -126,6 +126,50 @@ func Run(s *Spec, args []string, sio IO) int {
 	}
 	fmt.Fprintf(sio.Stderr, "%s: %s\n", s.Name, strings.TrimSpace(err.Error()))
 	return exitCode(err)
+}
+
+// flagsFirst moves the flags found among the positional arguments in front
+// of them: urfave/cli stops reading flags at the first argument, but
+// "produce --queue a.txt b.txt --batches 3" reads naturally. "--" ends the
+// flags; everything after it is an argument.
+func flagsFirst(flags []cli.Flag, args []string) []string {
+	if len(args) == 0 {
+		return args
+	}
+	takesValue := map[string]bool{"help": false, "h": false}
+	for _, f := range flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			takesValue[n] = !isBool
+		}
+	}
+	out := []string{args[0]}
+	var positional []string
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			positional = append(positional, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			positional = append(positional, a)
+			continue
+		}
+		// An unknown flag stays a flag, for cli to report.
+		out = append(out, a)
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if takesValue[name] && !hasValue {
+			if i+1 == len(args) {
+				return out // for cli to report the missing value
+			}
+			i++
+			out = append(out, args[i])
+		}
+	}
+	if len(positional) > 0 {
+		out = append(append(out, "--"), positional...)
+	}
+	return out
 }
 
 func usageText(s *Spec) string {
@@ -288,6 +332,10 @@ type operatorRun struct {
 	out    *frame.Writer
 	stdout *bufio.Writer // a sink's stdout; nil for operators
 	sio    IO
+	// open is set while a batch is coming in chunks: the time of the
+	// last chunk read, which had More.
+	open   bool
+	openAt int64
 }
 
 type readResult struct {
@@ -360,8 +408,12 @@ func (r *operatorRun) handle(ctx context.Context, f *frame.Frame) (done bool, er
 	if r.stdout != nil {
 		emit = sinkEmitter{}
 	}
+	if r.open && (f.Type != frame.TypeBatch || f.Batch.Time != r.openAt) {
+		return true, fmt.Errorf("batch %d ended without its last chunk: a %s frame came next (the upstream stage broke the chunk protocol)", r.openAt, frameName(f))
+	}
 	switch f.Type {
 	case frame.TypeBatch:
+		r.open, r.openAt = f.Batch.More, f.Batch.Time
 		if err := r.op.Process(ctx, f.Batch, emit); err != nil {
 			return true, err
 		}
@@ -382,6 +434,13 @@ func (r *operatorRun) handle(ctx context.Context, f *frame.Frame) (done bool, er
 		return true, r.forward(func() error { return r.out.WriteStop() })
 	}
 	return true, fmt.Errorf("internal error: unexpected %s frame", f.Type)
+}
+
+func frameName(f *frame.Frame) string {
+	if f.Type == frame.TypeBatch {
+		return fmt.Sprintf("BATCH %d", f.Batch.Time)
+	}
+	return f.Type.String()
 }
 
 // forward writes a control frame downstream; a sink has no downstream.

@@ -396,8 +396,8 @@ func TestCompressOutput(t *testing.T) {
 			t.Fatalf("%s: exit %d: %s", codec, res.code, res.stderr)
 		}
 		// The first partition's codec byte follows the 12-byte header,
-		// the batch's time and interval and its partition count.
-		if c := frame.Codec(res.stdout[frame.HeaderSize+17]); c.String() != codec {
+		// the batch's time, interval, flags and partition count.
+		if c := frame.Codec(res.stdout[frame.HeaderSize+18]); c.String() != codec {
 			t.Errorf("--compress %s wrote %s partitions", codec, c)
 		}
 		if got := describe(res.stdout); !strings.HasPrefix(got, "BATCH 1000 aaaa") {
@@ -432,7 +432,7 @@ func TestRuntimeErrors(t *testing.T) {
 		{"corrupt frame", countSpec(false, nil), append(append([]byte{}, good...), "garbage!garbage!"...), nil,
 			fmt.Sprintf(`count: reading stdin: not a dstream frame (bad magic): got "ga", want "DS" (frame 1 at byte offset %d)`, len(good))},
 		{"torn frame", countSpec(false, nil), append(append([]byte{}, good...), frames(t, batch(2000, "b"))[:20]...), nil,
-			fmt.Sprintf("count: reading stdin: stream ends inside a frame: 8 of 23 payload bytes (frame 1 at byte offset %d)", len(good))},
+			fmt.Sprintf("count: reading stdin: stream ends inside a frame: 8 of 24 payload bytes (frame 1 at byte offset %d)", len(good))},
 		{"sink emits", emittingSpec, frames(t, batch(1000, "a"), "EOS"), nil, "emitting: internal error: a sink emitted a batch"},
 		{"source error", genSpec(nil), nil, []string{"--n", "1", "--fail", "kafka is down"}, "gen: kafka is down\n"},
 		{"checkpoint not a directory", countSpec(false, nil), frames(t, "EOS"), []string{"--checkpoint", "/dev/null"}, "count: checkpoint directory"},
@@ -829,5 +829,56 @@ func TestSnapshotsPruned(t *testing.T) {
 	}
 	if got := strings.Join(names, " "); got != "other-1 snapshot-2 snapshot-3 snapshot-4" {
 		t.Fatalf("files %s", got)
+	}
+}
+
+func TestChunkProtocol(t *testing.T) {
+	var in bytes.Buffer
+	w := frame.NewWriter(&in, frame.CodecNone, 0)
+	w.WriteBatch(&frame.Batch{Time: 1000, Interval: 1000, More: true})
+	w.WriteBatch(&frame.Batch{Time: 1000, Interval: 1000})
+	w.WriteBatch(&frame.Batch{Time: 2000, Interval: 1000, More: true})
+	w.WriteEOS()
+	var out, errb bytes.Buffer
+	code := Run(chunkCounter, []string{"chunks"}, IO{Stdin: &in, Stdout: &out, Stderr: &errb})
+	if code != ExitRuntime {
+		t.Fatalf("exit %d, want %d", code, ExitRuntime)
+	}
+	want := "chunks: batch 2000 ended without its last chunk: a EOS frame came next (the upstream stage broke the chunk protocol)\n"
+	if errb.String() != want {
+		t.Errorf("stderr %q, want %q", errb.String(), want)
+	}
+}
+
+var chunkCounter = &Spec{
+	Name: "chunks", Kind: KindOperator,
+	New: func(*Context) (any, error) { return passThrough{}, nil },
+}
+
+type passThrough struct{}
+
+func (passThrough) Process(_ context.Context, b *frame.Batch, out Emitter) error {
+	return out.Emit(b)
+}
+
+func TestFlagsFirst(t *testing.T) {
+	flags := []cli.Flag{&cli.StringFlag{Name: "batch"}, &cli.BoolFlag{Name: "queue"}, &cli.IntFlag{Name: "batches"}}
+	tests := []struct{ in, want string }{
+		{"p a b", "p -- a b"},
+		{"p --queue a b --batches 3", "p --queue --batches 3 -- a b"},
+		{"p a --batch=1s b", "p --batch=1s -- a b"},
+		{"p a --batch 1s", "p --batch 1s -- a"},
+		{"p a -- --queue b", "p -- a --queue b"},
+		{"p --nope a", "p --nope -- a"},
+		{"p - a", "p -- - a"},
+		{"p --batch", "p --batch"},
+		{"p a --batch", "p --batch"},
+		{"p", "p"},
+	}
+	for _, tt := range tests {
+		got := strings.Join(flagsFirst(flags, strings.Fields(tt.in)), " ")
+		if got != tt.want {
+			t.Errorf("flagsFirst(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

@@ -61,6 +61,11 @@ type BarrierEmitter interface {
 
 // Operator processes one batch at a time. The batch and its bytes are valid
 // only during the call (see frame.Reader); Clone what must be kept.
+//
+// A big batch arrives in chunks (see package frame): Process is called once
+// per chunk, with b.More set on all but the last. A per-record stage
+// processes each chunk and emits its output with the same More; a stage
+// that needs the whole batch gathers chunks until More is false.
 type Operator interface {
 	Process(ctx context.Context, b *frame.Batch, out Emitter) error
 }
