@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"dstream/lib/ops"
@@ -78,7 +79,11 @@ func cmdPipe(ts *testscript.TestScript, neg bool, args []string) {
 		env = append(env, kv+"="+ts.Getenv(kv))
 	}
 	cmds := make([]*exec.Cmd, len(stages))
-	var stdin io.Reader = strings.NewReader("")
+	// The pipes between stages are os.Pipe pairs whose ends this process
+	// closes once the stages have them, so a stage that exits early (head)
+	// gives the one before it a broken pipe, as in a shell.
+	var ends []*os.File
+	stderr := &lockedWriter{w: ts.Stderr()} // the stages write it at once
 	for i, s := range stages {
 		path, err := lookPath(s[0], ts.Getenv("PATH"))
 		ts.Check(err)
@@ -86,20 +91,24 @@ func cmdPipe(ts *testscript.TestScript, neg bool, args []string) {
 		c.Args[0] = s[0]
 		c.Dir = ts.Getenv("WORK")
 		c.Env = env
-		c.Stderr = ts.Stderr()
+		c.Stderr = stderr
 		if i == 0 {
-			c.Stdin = stdin
-		}
-		if i > 0 {
-			r, err := cmds[i-1].StdoutPipe()
+			c.Stdin = strings.NewReader("")
+		} else {
+			r, w, err := os.Pipe()
 			ts.Check(err)
+			cmds[i-1].Stdout = w
 			c.Stdin = r
+			ends = append(ends, r, w)
 		}
 		cmds[i] = c
 	}
 	cmds[len(cmds)-1].Stdout = ts.Stdout()
 	for _, c := range cmds {
 		ts.Check(c.Start())
+	}
+	for _, f := range ends {
+		f.Close()
 	}
 	var failed []string
 	for i, c := range cmds {
@@ -113,6 +122,17 @@ func cmdPipe(ts *testscript.TestScript, neg bool, args []string) {
 	case len(failed) == 0 && neg:
 		ts.Fatalf("pipeline succeeded unexpectedly")
 	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func lookPath(name, path string) (string, error) {

@@ -10,9 +10,8 @@
 #
 # produce reads the file in processing-time mode (no --event-time, no
 # --queue): it reads as fast as it can and cuts batches on the wall clock
-# every --batch, so the run measures the stages and the pipes, not a clock.
-# With the default --batch 1s a fast file makes batches of millions of
-# records; the --batch 10ms rows show the same pipelines with small frames.
+# every --batch (1s), so the run measures the stages and the pipes, not a
+# clock. A batch of millions of records travels in 1 MiB chunks (frames).
 #
 # The issue's requirement: produce|sink at most 2x mawk over 10M
 # transactions. The last line says PASS or FAIL; the exit status is 3 on
@@ -82,10 +81,14 @@ row cat 'cat "$F" | cat >/dev/null'
 row mlr 'mlr --csv --implicit-csv-header --headerless-csv-output cat "$F" >/dev/null'
 row produce 'produce "$F" | sink --format tsv >/dev/null'
 sink_s=$s
+row produce 'produce "$F" >/dev/null'
 row repartition 'produce "$F" | repartition 1 | repartition 1 | repartition 1 | repartition 1 | sink >/dev/null'
-# The same with 10 ms batches: smaller frames, the stages overlap more.
-row produce 'produce --batch 10ms "$F" | sink --format tsv >/dev/null'
-row repartition 'produce --batch 10ms "$F" | repartition 1 | repartition 1 | repartition 1 | repartition 1 | sink >/dev/null'
+# One pass-through stage alone, reading a file of frames: the cost of a hop.
+produce "$F" >"$F.frames"
+row repartition 'repartition 1 <"$F.frames" >/dev/null'
+row sink 'sink <"$F.frames" >/dev/null'
+# Partitions compressed with s2 on the pipe: fewer bytes, more CPU.
+row produce 'produce --compress s2 "$F" | sink --format tsv >/dev/null'
 echo
 awk -v s="$sink_s" -v m="$mawk_s" 'BEGIN {
 	r = s / m

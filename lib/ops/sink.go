@@ -229,6 +229,10 @@ func (s *sink) appendCSV(buf []byte, r *frame.Record, t int64) []byte {
 	}
 	row = append(row, string(r.Value))
 	s.csvRow = row
+	if len(row) == 1 && row[0] == "" {
+		// encoding/csv writes an empty line, which CSV readers skip.
+		return append(buf, "\"\"\n"...)
+	}
 	out := bytes.NewBuffer(buf)
 	w := csv.NewWriter(out)
 	w.Write(row)

@@ -384,11 +384,25 @@ func (r *operatorRun) run() error {
 			if res.err != nil {
 				return fmt.Errorf("reading stdin: %w", res.err)
 			}
+			last := res.f.Type
 			done, err := r.handle(ctx, res.f)
-			if err != nil || done {
+			if err != nil {
 				return err
 			}
+			at := rd.Offset() // the reader waits for next: no race
 			next <- struct{}{}
+			if done {
+				// The stream must end here: frames after EOS or STOP
+				// (two captured streams concatenated) would be lost.
+				res := <-frames
+				switch {
+				case res.err == io.EOF:
+					return nil
+				case res.err != nil:
+					return fmt.Errorf("reading stdin after %s: %w", last, res.err)
+				}
+				return fmt.Errorf("%s after %s at byte offset %d: the input holds more than one stream (replay captured streams with 'produce --frames')", frameName(res.f), last, at)
+			}
 		case sig := <-r.sio.Signals:
 			if grace != nil {
 				return hardStop(sig)
@@ -409,7 +423,7 @@ func (r *operatorRun) handle(ctx context.Context, f *frame.Frame) (done bool, er
 		emit = sinkEmitter{}
 	}
 	if r.open && (f.Type != frame.TypeBatch || f.Batch.Time != r.openAt) {
-		return true, fmt.Errorf("batch %d ended without its last chunk: a %s frame came next (the upstream stage broke the chunk protocol)", r.openAt, frameName(f))
+		return true, fmt.Errorf("batch %d ended without its last chunk: %s came next (the upstream stage broke the chunk protocol)", r.openAt, frameName(f))
 	}
 	switch f.Type {
 	case frame.TypeBatch:

@@ -377,7 +377,7 @@ func TestEOS(t *testing.T) {
 }
 
 func TestStopAndBarrierForwarded(t *testing.T) {
-	res := run(t, countSpec(false, nil), frames(t, batch(1000, "a"), frame.Barrier{ID: 4, Time: 1000}, batch(2000, "b"), "STOP", batch(3000, "never read")))
+	res := run(t, countSpec(false, nil), frames(t, batch(1000, "a"), frame.Barrier{ID: 4, Time: 1000}, batch(2000, "b"), "STOP"))
 	if res.code != ExitOK {
 		t.Fatalf("exit %d: %s", res.code, res.stderr)
 	}
@@ -616,6 +616,7 @@ func TestOperatorSignalWaitsForStop(t *testing.T) {
 		t.Fatalf("processed %d", got)
 	}
 	writeFrames(t, st.in, "STOP")
+	st.pw.Close() // the source exits after its STOP
 	if code := st.wait(t); code != ExitOK {
 		t.Fatalf("exit %d: %s", code, st.stderr.String())
 	}
@@ -844,7 +845,7 @@ func TestChunkProtocol(t *testing.T) {
 	if code != ExitRuntime {
 		t.Fatalf("exit %d, want %d", code, ExitRuntime)
 	}
-	want := "chunks: batch 2000 ended without its last chunk: a EOS frame came next (the upstream stage broke the chunk protocol)\n"
+	want := "chunks: batch 2000 ended without its last chunk: EOS came next (the upstream stage broke the chunk protocol)\n"
 	if errb.String() != want {
 		t.Errorf("stderr %q, want %q", errb.String(), want)
 	}
