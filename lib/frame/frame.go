@@ -2,7 +2,8 @@ package frame
 
 import (
 	"fmt"
-	"strings"
+
+	"dstream/lib/enum"
 )
 
 // Header layout and limits; see the package documentation.
@@ -66,12 +67,7 @@ func (c Codec) String() string {
 
 // ParseCodec parses a codec name: none, s2 or zstd.
 func ParseCodec(s string) (Codec, error) {
-	for i, name := range codecNames {
-		if s == name {
-			return Codec(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown compression %q (want one of %s)", s, strings.Join(codecNames, ", "))
+	return enum.Parse[Codec]("compression", codecNames, s)
 }
 
 // UnmarshalText lets a Codec be a flag value.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 
+	"dstream/lib/enum"
 	"dstream/lib/frame"
 	"dstream/lib/stage"
 
@@ -48,12 +48,7 @@ var partitioningNames = []string{"round-robin", "key"}
 
 // ParsePartitioning parses a --by value.
 func ParsePartitioning(s string) (Partitioning, error) {
-	for i, n := range partitioningNames {
-		if s == n {
-			return Partitioning(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown partitioning %q (want one of %s)", s, strings.Join(partitioningNames, ", "))
+	return enum.Parse[Partitioning]("partitioning", partitioningNames, s)
 }
 
 type repartition struct {

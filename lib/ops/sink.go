@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"dstream/lib/checkpoint"
+	"dstream/lib/enum"
 	"dstream/lib/frame"
 	"dstream/lib/stage"
 	"dstream/lib/text"
@@ -68,12 +69,7 @@ var formatNames = []string{"tsv", "jsonl", "csv"}
 
 // ParseFormat parses a format name.
 func ParseFormat(s string) (Format, error) {
-	for i, n := range formatNames {
-		if s == n {
-			return Format(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown format %q (want one of %s)", s, strings.Join(formatNames, ", "))
+	return enum.Parse[Format]("format", formatNames, s)
 }
 
 type sink struct {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"dstream/lib/enum"
 )
 
 // Format says where a line's fields are. produce never rewrites a record:
@@ -27,13 +29,9 @@ func (f Format) String() string { return formatNames[f] }
 
 // UnmarshalText parses a format name; its error lists the valid ones.
 func (f *Format) UnmarshalText(b []byte) error {
-	for i, n := range formatNames {
-		if string(b) == n {
-			*f = Format(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown format %q (want one of %s)", b, strings.Join(formatNames, ", "))
+	v, err := enum.Parse[Format]("format", formatNames, string(b))
+	*f = v
+	return err
 }
 
 // LineConfig says how a line becomes a record.

@@ -3,14 +3,13 @@ package source
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 	"time"
 
+	"dstream/lib/enum"
 	"dstream/lib/frame"
 	"dstream/lib/stage"
 )
@@ -28,13 +27,9 @@ var generatorNames = []string{"transactions"}
 
 // UnmarshalText parses a generator name; its error lists the valid ones.
 func (g *Generator) UnmarshalText(b []byte) error {
-	for i, n := range generatorNames {
-		if string(b) == n {
-			*g = Generator(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown generator %q (want one of %s)", b, strings.Join(generatorNames, ", "))
+	v, err := enum.Parse[Generator]("generator", generatorNames, string(b))
+	*g = v
+	return err
 }
 
 // The seed's lists.
