@@ -2,6 +2,7 @@ package frame
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
@@ -88,4 +89,24 @@ func grow(b []byte, n int) []byte {
 	nb := make([]byte, len(b), 2*cap(b)+n)
 	copy(nb, b)
 	return nb
+}
+
+// parallel calls f(0) ... f(n-1) on workers goroutines.
+func parallel(workers, n int, f func(i int)) {
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
 }

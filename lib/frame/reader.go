@@ -7,8 +7,6 @@ import (
 	"hash/crc32"
 	"io"
 	"runtime"
-	"sync"
-	"sync/atomic"
 )
 
 // Reader reads frames from an io.Reader. The Batch of a returned Frame, and
@@ -262,22 +260,7 @@ func (r *Reader) decodeBatch(p []byte) error {
 	// Second pass: decompress and split into records, in parallel when
 	// there is enough compressed data for it to pay.
 	if workers := min(runtime.GOMAXPROCS(0), compressed); workers > 1 && decoded >= parallelMin {
-		var wg sync.WaitGroup
-		var next atomic.Int64
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(parts) {
-						return
-					}
-					r.decodePart(i)
-				}
-			}()
-		}
-		wg.Wait()
+		parallel(workers, len(parts), r.decodePart)
 	} else {
 		for i := range parts {
 			r.decodePart(i)

@@ -8,8 +8,6 @@ import (
 	"io"
 	"math"
 	"runtime"
-	"sync"
-	"sync/atomic"
 )
 
 var (
@@ -95,22 +93,7 @@ func (w *Writer) appendCompressed(buf []byte, parts []Partition, decoded int) []
 		w.enc[i] = compress(w.enc[i][:0], w.codec, raw)
 	}
 	if workers := min(runtime.GOMAXPROCS(0), len(parts)); workers > 1 && decoded >= parallelMin {
-		var wg sync.WaitGroup
-		var next atomic.Int64
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(parts) {
-						return
-					}
-					encode(i)
-				}
-			}()
-		}
-		wg.Wait()
+		parallel(workers, len(parts), encode)
 	} else {
 		for i := range parts {
 			encode(i)
