@@ -3,6 +3,7 @@ package source
 import (
 	"log/slog"
 
+	"dstream/lib/frame"
 	"dstream/lib/stage"
 )
 
@@ -18,7 +19,7 @@ type Common struct {
 
 // DefaultChunk is the default of Common.Chunk: a 1 MiB frame fills a 1 MiB
 // pipe buffer, and the next stage starts on it while the next is read.
-const DefaultChunk = 1 << 20
+const DefaultChunk = frame.DefaultChunk
 
 // batcher returns a Batcher of c's interval, partitions and chunk size.
 func (c Common) batcher() *Batcher {

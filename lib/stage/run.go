@@ -287,10 +287,12 @@ func argCountError(s *Spec, n int) error {
 	return Usagef("want %s argument(s) (%s), got %d (see '%s --help')", want, args, n, s.Name)
 }
 
-// frameEmitter writes emitted batches as frames.
+// frameEmitter writes emitted batches as frames, a big batch in chunks.
 type frameEmitter struct{ w *frame.Writer }
 
-func (e frameEmitter) Emit(b *frame.Batch) error { return e.w.WriteBatch(b) }
+func (e frameEmitter) Emit(b *frame.Batch) error {
+	return frame.Split(b, frame.DefaultChunk, e.w.WriteBatch)
+}
 
 func (e frameEmitter) EmitBarrier(b frame.Barrier) error { return e.w.WriteBarrier(b) }
 
