@@ -35,6 +35,10 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the scripts' expected output")
 
+// raceEnv is GORACE for the stages the scripts run: no sleep at exit, and
+// a race makes the stage fail with status 66, which fails the script.
+const raceEnv = "atexit_sleep_ms=0 exitcode=66"
+
 func TestMain(m *testing.M) {
 	cmds := map[string]func(){
 		"dstream": func() { os.Exit(stage.MainMulti("dstream", ops.All, os.Args)) },
@@ -49,6 +53,12 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: *update,
+		Setup: func(env *testscript.Env) error {
+			// A binary built with -race sleeps 1 s at exit by default, to
+			// flush reports; the stages here are built so under go test -race.
+			env.Setenv("GORACE", raceEnv)
+			return nil
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"pipe":     cmdPipe,
 			"truncate": cmdTruncate,
@@ -75,7 +85,7 @@ func cmdPipe(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	env := os.Environ()
-	for _, kv := range []string{"PATH", "HOME", "TMPDIR", stage.EnvCheckpoint} {
+	for _, kv := range []string{"PATH", "HOME", "TMPDIR", "GORACE", stage.EnvCheckpoint} {
 		env = append(env, kv+"="+ts.Getenv(kv))
 	}
 	cmds := make([]*exec.Cmd, len(stages))

@@ -104,7 +104,7 @@ func Run(s *Spec, args []string, sio IO) int {
 		Usage:           s.Usage,
 		UsageText:       usageText(s),
 		Description:     s.Description,
-		Flags:           append(append([]cli.Flag{}, s.Flags...), commonFlags(s)...),
+		Flags:           append(append(append([]cli.Flag{}, s.Flags...), commonFlags(s)...), multiFlags(s)...),
 		HideHelpCommand: true,
 		Reader:          sio.Stdin,
 		Writer:          sio.Stdout,
@@ -256,12 +256,19 @@ func execute(c *cli.Context, s *Spec, sio IO) (err error) {
 			return fmt.Errorf("internal error: %s is not a Source", s.Name)
 		}
 		return runSource(src, out, sio)
+	case KindMulti:
+		m, ok := st.(MultiOperator)
+		if !ok {
+			return fmt.Errorf("internal error: %s is not a MultiOperator", s.Name)
+		}
+		r := &multiRun{operatorRun: operatorRun{ctx: ctx, st: st, out: out, sio: sio}, m: m}
+		return r.run()
 	default:
 		op, ok := st.(Operator)
 		if !ok {
 			return fmt.Errorf("internal error: %s is not an Operator", s.Name)
 		}
-		r := &operatorRun{ctx: ctx, op: op, out: out, stdout: stdout, sio: sio}
+		r := &operatorRun{ctx: ctx, op: op, st: st, out: out, stdout: stdout, sio: sio}
 		err := r.run()
 		if stdout != nil {
 			if ferr := stdout.Flush(); err == nil {
@@ -331,6 +338,7 @@ func runSource(src Source, out *frame.Writer, sio IO) error {
 type operatorRun struct {
 	ctx    *Context
 	op     Operator
+	st     any // the stage New built: its Snapshotter, BarrierHandler
 	out    *frame.Writer
 	stdout *bufio.Writer // a sink's stdout; nil for operators
 	sio    IO
@@ -499,7 +507,7 @@ func pruneSnapshots(dir *checkpoint.Dir) error {
 // durable, then forward the barrier (or, in a sink, commit the checkpoint).
 func (r *operatorRun) barrier(ctx context.Context, b frame.Barrier) error {
 	dir := r.ctx.Checkpoint
-	if sn, ok := r.op.(Snapshotter); ok && dir != nil {
+	if sn, ok := r.st.(Snapshotter); ok && dir != nil {
 		var buf bytes.Buffer
 		if err := sn.Snapshot(&buf); err != nil {
 			return fmt.Errorf("checkpoint %d: %w", b.ID, err)
@@ -511,7 +519,7 @@ func (r *operatorRun) barrier(ctx context.Context, b frame.Barrier) error {
 			return fmt.Errorf("checkpoint %d: %w", b.ID, err)
 		}
 	}
-	if bh, ok := r.op.(BarrierHandler); ok {
+	if bh, ok := r.st.(BarrierHandler); ok {
 		if err := bh.Barrier(ctx, b); err != nil {
 			return fmt.Errorf("checkpoint %d: %w", b.ID, err)
 		}
@@ -531,7 +539,7 @@ func (r *operatorRun) barrier(ctx context.Context, b frame.Barrier) error {
 // restore loads the committed checkpoint's snapshot into a stateful operator.
 func (r *operatorRun) restore() error {
 	dir := r.ctx.Checkpoint
-	sn, ok := r.op.(Snapshotter)
+	sn, ok := r.st.(Snapshotter)
 	if !ok || dir == nil {
 		return nil
 	}

@@ -24,6 +24,9 @@ const (
 	// KindSink reads frames on stdin and writes what it likes (text on
 	// stdout, files); it does not forward control frames.
 	KindSink
+	// KindMulti reads frames on stdin and on the inputs its MultiOperator
+	// names (union, join, cogroup) and writes frames on stdout; see multi.go.
+	KindMulti
 )
 
 // Spec describes a stage. lib/ops.All lists every stage's Spec; the mains,
@@ -41,7 +44,8 @@ type Spec struct {
 	// Stateful stages need a checkpoint directory or --ephemeral.
 	Stateful bool
 	// New builds the stage from its flags and arguments. It returns an
-	// Operator (KindOperator, KindSink) or a Source (KindSource). Errors
+	// Operator (KindOperator, KindSink), a Source (KindSource) or a
+	// MultiOperator (KindMulti). Errors
 	// made with Usagef exit with status 2.
 	New func(c *Context) (any, error)
 }
@@ -68,6 +72,18 @@ type BarrierEmitter interface {
 // that needs the whole batch gathers chunks until More is false.
 type Operator interface {
 	Process(ctx context.Context, b *frame.Batch, out Emitter) error
+}
+
+// MultiOperator is a stage with more than one input: stdin (input 0) and
+// the files Inputs names (named pipes, /dev/fd/N from a shell's <(...)).
+// The runtime reads each input in its own goroutine, gathers each batch
+// whole (chunks and all), aligns the inputs by batch time and calls
+// ProcessAligned with one whole batch per input, all of the same time, in
+// input order. The batches are the runtime's to reuse once it returns.
+// Finisher, BarrierHandler, Snapshotter and Closer apply as to an Operator.
+type MultiOperator interface {
+	Inputs() []string
+	ProcessAligned(ctx context.Context, batches []*frame.Batch, out Emitter) error
 }
 
 // Finisher is an Operator that has output left at EOS (drained windows, a

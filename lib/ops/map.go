@@ -1,0 +1,369 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"unicode/utf8"
+
+	"dstream/lib/expr"
+	"dstream/lib/frame"
+	"dstream/lib/stage"
+	"dstream/lib/text"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Map is Spark's DStream.map.
+var Map = &stage.Spec{
+	Name:      "map",
+	Usage:     "replace every record by the result of an expression (Spark's map)",
+	ArgsUsage: "EXPR",
+	Description: `map EXPR evaluates EXPR (github.com/expr-lang/expr) for every record and
+makes its result the record. As Spark's map replaces the whole element, the
+result is the new value and the record becomes unkeyed, unless --keep-key
+keeps the key of a keyed record, or the result is pair(K, V), which makes the
+keyed record K<TAB>V (Spark's map(x => (k, v))).
+` + exprHelp + `
+A nil result (a missing field) is an error.
+
+Examples:
+   produce --queue a.txt | map 'upper(value)' | sink
+   produce --queue a.txt | map 'pair(value, 1)' | sink
+   ... | parse --csv 'id:int,amount:decimal' | map --keep-key 'value.amount * 2' | sink`,
+	Flags:   append([]cli.Flag{keepKeyFlag}, unparsableFlag),
+	MinArgs: 1, MaxArgs: 1,
+	Kind: stage.KindOperator,
+	New:  func(c *stage.Context) (any, error) { return newExprOp(c, kindMap) },
+}
+
+// exprHelp is the part of every expression stage's description that says
+// what an expression sees and how its result becomes text.
+const exprHelp = `
+An expression sees key (a string; nil for an unkeyed record), value and time
+(the batch time in ms, an int). value is the record's text as a string, so
+int(value), float(value), split(value, ",") work; a value whose text is a
+JSON object or array (parse's output, join's [v,w]) is given decoded, so
+value.amount, value[0] and sum(value) work (a JSON number is an int when it
+has no fraction or exponent and fits 64 bits, else a float). Besides expr's
+builtins (lower, upper, trim, split, len, sum, ...): num(x), decimal text or
+a number as a number; text(x), x as record text; pair(k, v), a keyed record.
+
+A result becomes text as: a string as is; an int in decimal; a float with
+at most 15 significant digits and no decimal point when integral (94.65 +
+2.49 is 97.14, 2.0 is 2; NaN and infinities are errors); true or false; a
+list or map as JSON (map keys sorted; a string that is valid JSON embedded as
+is). An expression that fails on a record (a type error, integer division by
+zero) stops the stage with an error naming the batch, the record and the
+expression, or, with --unparsable FILE, sends the record to FILE as a JSON
+line {"time":T,"key":K,"value":V,"error":"..."} (counted, and the count
+logged at the end) and goes on.
+`
+
+var (
+	keepKeyFlag    = &cli.BoolFlag{Name: "keep-key", Usage: "keep a keyed record's key (the result is the new value)"}
+	unparsableFlag = &cli.StringFlag{Name: "unparsable", Usage: "append records the expression fails on to `FILE` as JSON lines, and go on"}
+)
+
+// exprKind is what a per-record expression stage does with the result.
+type exprKind int
+
+const (
+	kindMap exprKind = iota
+	kindFilter
+	kindFlatMap
+	kindKeyBy
+	kindMapValues
+	kindFlatMapValues
+)
+
+// exprOp is every per-record expression stage: map, filter, flatmap,
+// keyby, mapvalues and flatmapvalues. Records keep their input order and
+// partition; a chunk of a batch gives a chunk with the same More.
+type exprOp struct {
+	kind    exprKind
+	prog    *expr.Program
+	valProg *expr.Program // keyby --value; nil keeps the value
+	keepKey bool
+	bad     *sideFile // --unparsable; nil stops at the first failure
+	out     frame.Batch
+	buf     []byte // the text of this chunk's new keys and values
+	n       int    // the index in its batch of the record being processed
+	open    bool   // the last chunk had More: n runs on
+}
+
+func newExprOp(c *stage.Context, kind exprKind) (*exprOp, error) {
+	prog, err := compileArg(c.Args().First())
+	if err != nil {
+		return nil, err
+	}
+	o := &exprOp{kind: kind, prog: prog, keepKey: c.Bool("keep-key")}
+	if kind == kindKeyBy && c.IsSet("value") {
+		if o.valProg, err = compileArg(c.String("value")); err != nil {
+			return nil, err
+		}
+	}
+	if o.bad, err = openSideFile(c.String("unparsable"), c.Log); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func compileArg(src string) (*expr.Program, error) {
+	p, err := expr.CompileRecord(src)
+	if err != nil {
+		return nil, stage.Usagef("expression %q: %v", src, err)
+	}
+	return p, nil
+}
+
+func (o *exprOp) Process(_ context.Context, b *frame.Batch, out stage.Emitter) error {
+	if !o.open {
+		o.n = 0
+	}
+	o.open = b.More
+	o.out.Time, o.out.Interval, o.out.More = b.Time, b.Interval, b.More
+	if cap(o.out.Partitions) < len(b.Partitions) {
+		o.out.Partitions = make([]frame.Partition, len(b.Partitions))
+	}
+	o.out.Partitions = o.out.Partitions[:len(b.Partitions)]
+	o.buf = o.buf[:0]
+	for pi := range b.Partitions {
+		in := b.Partitions[pi].Records
+		recs := o.out.Partitions[pi].Records[:0]
+		for i := range in {
+			r := &in[i]
+			if !r.Keyed && (o.kind == kindMapValues || o.kind == kindFlatMapValues) {
+				return fmt.Errorf("batch %d, record %d has no key (%s wants keyed records; use keyby first)", b.Time, o.n, kindName[o.kind])
+			}
+			mark, bufMark := len(recs), len(o.buf)
+			var err error
+			if recs, err = o.record(recs, r, b.Time); err != nil {
+				err = shortError(err)
+				if o.bad == nil {
+					return fmt.Errorf("batch %d, record %d (%s): %v", b.Time, o.n, showRecord(r), err)
+				}
+				// Drop what the record made before it failed.
+				recs, o.buf = recs[:mark], o.buf[:bufMark]
+				if err := o.bad.writeExprFailure(b.Time, r, err); err != nil {
+					return err
+				}
+			}
+			o.n++
+		}
+		o.out.Partitions[pi].Records = recs
+	}
+	if err := o.bad.flush(); err != nil {
+		return err
+	}
+	return out.Emit(&o.out)
+}
+
+var kindName = []string{"map", "filter", "flatmap", "keyby", "mapvalues", "flatmapvalues"}
+
+// record appends r's output records to recs. Its error names the
+// expression that failed.
+func (o *exprOp) record(recs []frame.Record, r *frame.Record, t int64) ([]frame.Record, error) {
+	v, err := o.prog.RunRecord(r, t)
+	if err != nil {
+		return recs, fmt.Errorf("%s: %v", o.prog.Source(), err)
+	}
+	switch o.kind {
+	case kindFilter:
+		keep, ok := v.(bool)
+		if !ok {
+			return recs, fmt.Errorf("%s: the result is %s, not a bool (filter keeps the records it gives true)", o.prog.Source(), describe(v))
+		}
+		if keep {
+			recs = append(recs, *r)
+		}
+		return recs, nil
+	case kindMap, kindMapValues:
+		return o.appendResult(recs, r, v, o.prog)
+	case kindFlatMap, kindFlatMapValues:
+		var err error
+		switch l := v.(type) {
+		case []any: // what expr's lists are: no reflection
+			for i, e := range l {
+				if recs, err = o.appendResult(recs, r, e, o.prog); err != nil {
+					return recs, fmt.Errorf("%w (element %d)", err, i)
+				}
+			}
+			return recs, nil
+		case []string: // split's result
+			for _, e := range l {
+				recs, _ = o.appendResult(recs, r, e, o.prog) // a string always has text
+			}
+			return recs, nil
+		}
+		l, ok := asList(v)
+		if !ok {
+			return recs, fmt.Errorf("%s: the result is %s, not a list (%s makes one record of each element)", o.prog.Source(), describe(v), kindName[o.kind])
+		}
+		for i := range l.Len() {
+			if recs, err = o.appendResult(recs, r, l.Index(i).Interface(), o.prog); err != nil {
+				return recs, fmt.Errorf("%w (element %d)", err, i)
+			}
+		}
+		return recs, nil
+	case kindKeyBy:
+		k, err := o.text(v)
+		if err != nil {
+			return recs, fmt.Errorf("%s: %v", o.prog.Source(), err)
+		}
+		val := r.Value
+		if o.valProg != nil {
+			vv, err := o.valProg.RunRecord(r, t)
+			if err != nil {
+				return recs, fmt.Errorf("%s: %v", o.valProg.Source(), err)
+			}
+			if val, err = o.text(vv); err != nil {
+				return recs, fmt.Errorf("%s: %v", o.valProg.Source(), err)
+			}
+		}
+		return append(recs, frame.Record{Key: k, Value: val, Keyed: true}), nil
+	}
+	return recs, fmt.Errorf("internal error: stage kind %d", o.kind)
+}
+
+// appendResult appends the record that the result v makes of r.
+func (o *exprOp) appendResult(recs []frame.Record, r *frame.Record, v any, p *expr.Program) ([]frame.Record, error) {
+	out := frame.Record{}
+	switch {
+	case o.kind == kindMapValues || o.kind == kindFlatMapValues:
+		out.Key, out.Keyed = r.Key, true
+	case o.keepKey:
+		out.Key, out.Keyed = r.Key, r.Keyed
+	}
+	if pr, ok := v.(expr.Pair); ok && (o.kind == kindMap || o.kind == kindFlatMap) {
+		k, err := o.text(pr.Key)
+		if err != nil {
+			return recs, fmt.Errorf("%s: the pair's key: %v", p.Source(), err)
+		}
+		out.Key, out.Keyed, v = k, true, pr.Value
+	}
+	val, err := o.text(v)
+	if err != nil {
+		return recs, fmt.Errorf("%s: %v", p.Source(), err)
+	}
+	out.Value = val
+	return append(recs, out), nil
+}
+
+// text appends v's text to the chunk's buffer and returns it. A slice
+// taken before the buffer grows still points at the old array, which is
+// not written again in this chunk.
+func (o *exprOp) text(v any) ([]byte, error) {
+	start := len(o.buf)
+	var err error
+	o.buf, err = expr.AppendText(o.buf, v)
+	if err != nil {
+		o.buf = o.buf[:start]
+		return nil, err
+	}
+	return o.buf[start:len(o.buf):len(o.buf)], nil
+}
+
+// Close flushes --unparsable and logs its count.
+func (o *exprOp) Close() error { return o.bad.close() }
+
+// Barrier makes --unparsable durable up to the barrier.
+func (o *exprOp) Barrier(context.Context, frame.Barrier) error { return o.bad.flush() }
+
+// asList returns v as a list when it is one (any slice or array).
+func asList(v any) (reflect.Value, bool) {
+	if v == nil {
+		return reflect.Value{}, false
+	}
+	rv := reflect.ValueOf(v)
+	if k := rv.Kind(); k != reflect.Slice && k != reflect.Array {
+		return reflect.Value{}, false
+	}
+	return rv, true
+}
+
+// describe names a result's type and shows a short form of it.
+func describe(v any) string {
+	name := expr.TypeName(v)
+	if v == nil {
+		return name
+	}
+	b, err := expr.AppendText(nil, v)
+	if err != nil {
+		return "a " + name
+	}
+	s := strconv.Quote(string(truncate(b, 40)))
+	if len(b) > 40 {
+		s += "..."
+	}
+	article := "a "
+	if name == "int" {
+		article = "an "
+	}
+	return article + name + " " + s
+}
+
+// showLimit bounds the record text shown in an error.
+const showLimit = 200
+
+// showRecord shows a record in an error: "KEY\tVALUE" or "VALUE", quoted,
+// its first showLimit bytes and "..." when longer.
+func showRecord(r *frame.Record) string {
+	var b []byte
+	if r.Keyed {
+		b = append(append(append(b, r.Key...), '\t'), r.Value...)
+	} else {
+		b = r.Value
+	}
+	s := strconv.Quote(string(truncate(b, showLimit)))
+	if len(b) > showLimit {
+		s += "..."
+	}
+	return s
+}
+
+// errorLimit bounds an expression's error message, which may quote a
+// whole value (expr's "invalid operation: int(...)").
+const errorLimit = 300
+
+// shortError cuts err's message to errorLimit bytes and "...".
+func shortError(err error) error {
+	msg := err.Error()
+	if len(msg) <= errorLimit {
+		return err
+	}
+	return errors.New(string(truncate([]byte(msg), errorLimit)) + "...")
+}
+
+// truncate cuts b to at most n bytes, not inside a UTF-8 sequence.
+func truncate(b []byte, n int) []byte {
+	if len(b) <= n {
+		return b
+	}
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
+	}
+	return b[:n]
+}
+
+// writeExprFailure sends a record an expression failed on to the side
+// file: {"time":T,"key":K,"value":V,"error":"..."}.
+func (s *sideFile) writeExprFailure(t int64, r *frame.Record, err error) error {
+	line := append(s.line[:0], `{"time":`...)
+	line = strconv.AppendInt(line, t, 10)
+	line = append(line, `,"key":`...)
+	if r.Keyed {
+		line = text.AppendJSON(line, r.Key)
+	} else {
+		line = append(line, "null"...)
+	}
+	line = append(line, `,"value":`...)
+	line = text.AppendJSON(line, r.Value)
+	line = append(line, `,"error":`...)
+	line = text.AppendJSONString(line, []byte(err.Error()))
+	line = append(line, "}\n"...)
+	s.line = line
+	return s.write(line)
+}
