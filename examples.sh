@@ -115,9 +115,98 @@ ex_events_late() {
 		sink --text-files "$out/events" --suffix tsv
 }
 
+# --- 4. The seed's analysis: parse, key by account, sum per batch ----------
+#
+# The seed parses every transaction line into a SimpleTransaction, sends the
+# lines it cannot parse to a side output as UnparsableTransaction, and sums
+# the amounts of each account in every batch. Here that is four stages:
+#
+#   parse --csv SCHEMA   each CSV line becomes a JSON object, typed by SCHEMA;
+#                        a line that fails goes to --unparsable FILE as
+#                        {"id":ID,"original":LINE,"error":WHY} and the stream
+#                        goes on without it (ID is null if the id is bad too)
+#   keyby EXPR --value EXPR
+#                        key by value.account_number, keep only value.amount
+#   reducebykey sum      one record per account and batch: the exact decimal
+#                        sum (no float rounding: 10.34 + 1073.12 = 1083.46)
+#   print                (KEY,VALUE) per record, as DStream.print
+#
+# The input is the generator's steps 0..20 (see ex_transactions) regrouped
+# into three queue batches, so that an account has several amounts in one
+# batch, with bad lines mixed in: in 01.csv step 8's amount is "1O.34" (a
+# letter O); in 02.csv step 13's date is February 30th, step 14 lacks its
+# description, and step 15 is a refund, -306.21, whose quoted description
+# "Park, refund" holds a comma; in 03.csv the id "x21" is not an int.
+# `--batches 4` adds an empty fourth batch: it gives an empty batch all the
+# way down, so print still shows its header.
+#
+# The sums, by hand (keys in the order of their first record in the batch):
+#   1000  123-ABC-789 10.34+1073.12 = 1083.46    456-DEF-456 94.65+20.0 = 114.65
+#         333-XYZ-999  2.49+7.92    =   10.41    987-CBA-321 306.21+4322.33 = 4628.54
+#         (step 8 is unparsable)
+#   2000  456-DEF-456 94.65; 333-XYZ-999 2.49; 987-CBA-321 306.21-306.21 = 0;
+#         123-ABC-789 1073.12 (steps 13 and 14 are unparsable)
+#   3000  123-ABC-789 10.34+1073.12 = 1083.46; 456-DEF-456 94.65;
+#         333-XYZ-999 2.49; 987-CBA-321 306.21 (x21 is unparsable)
+#   4000  nothing
+# The same, independently of the stages (a good line has 5 fields, a date
+# that exists and a numeric id and amount; 02/30 is weeded out by hand):
+#   for f in examples/transactions/*.csv; do
+#     awk -F, '$1 ~ /^[0-9]+$/ && $4 ~ /^-?[0-9.]+$/ && NF >= 5 && $2 != "02/30/1970" {
+#       if (!($3 in s)) o[n++] = $3; s[$3] += $4 }
+#       END { for (i = 0; i < n; i++) printf "%s %.2f\n", o[i], s[o[i]] }' "$f"
+#   done
+ex_transactions_by_account() {
+	produce --batch 1s --batches 4 --queue examples/transactions/*.csv |
+		parse --csv 'id:int,date:date(01/02/2006),account_number,amount:decimal,description' \
+			--unparsable "$out/unparsable.jsonl" |
+		keyby 'value.account_number' --value 'value.amount' |
+		reducebykey sum |
+		print >"$out/print.txt"
+}
+
+# --- 5. Joining two streams, batch by batch ----------------------------------
+#
+# Spark's join and leftOuterJoin pair the records of two keyed DStreams that
+# have the same key AND the same batch time: batch 1000 of one stream with
+# batch 1000 of the other, never across batches (for that, window first).
+# Here the left stream (stdin) is amounts by account, the right one (OTHER, a
+# file of frames, or <(...) in bash) customer names by account:
+#
+#   batch  names (right)                     amounts (left)
+#   1000   123 Alice, 456 Bob, 333 Carol     123 10.34, 456 94.65, 987 306.21,
+#                                            123 1073.12
+#   2000   123 Alice, 987 Dave, 987 Erin     333 2.49, 987 4322.33, 123 20.0
+#   3000   (empty: --batches 3 pads it)      456 94.65
+#
+# join emits KEY<TAB>[v,w] for every pair with equal keys: for each left
+# record in order, its matches in order. So 987's 4322.33 pairs with both
+# Dave and Erin (a joint account); 987's 306.21 in 1000, 333's 2.49 in 2000
+# (Carol is only in 1000) and all of 3000 have no match and give nothing;
+# Carol in 1000 has no amount and gives nothing. A value that is valid JSON
+# goes into the pair as is (20.0 stays 20.0), other text as a JSON string.
+#
+# leftouterjoin keeps every left record: one without a match gives
+# KEY<TAB>[v,null], Spark's (v, None). The two streams must give the same
+# batch times: when one ends first, the output ends with it (and a warning),
+# which is why the names stream is padded to 3 batches.
+ex_join() {
+	produce --batch 1s --keyed --batches 3 --queue examples/join/names-*.tsv \
+		>"$out/names.frames"
+	produce --batch 1s --keyed --queue examples/join/amounts-*.tsv |
+		join "$out/names.frames" |
+		sink --with-time >"$out/join.tsv"
+	produce --batch 1s --keyed --queue examples/join/amounts-*.tsv |
+		leftouterjoin "$out/names.frames" |
+		sink --with-time >"$out/leftouterjoin.tsv"
+	# The frames are a means, not a result: keep them out of the comparison.
+	rm "$out/names.frames"
+}
+
 # --- the runner -------------------------------------------------------------
 
-all=(transactions queue queue_print queue_all_at_once events events_late)
+all=(transactions queue queue_print queue_all_at_once events events_late
+	transactions_by_account join)
 if [ $# -gt 0 ]; then names=("$@"); else names=("${all[@]}"); fi
 
 passed=0 failed=0
