@@ -41,6 +41,7 @@ type Program struct {
 	time    int64
 	timeSet bool
 	boxes   *recordBoxes
+	decoded any // the JSON value RunRecord last decoded, or nil
 }
 
 // RecordVars are the variables of a per-record expression.

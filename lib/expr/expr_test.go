@@ -141,3 +141,38 @@ func TestCopyStrings(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+func TestRunRecordAfter(t *testing.T) {
+	first, err := CompileRecord("value.account")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := CompileRecord("value.amount + 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{`{"account":"a-1","amount":94.65}`, `{"account":"b-2","amount":2}`} {
+		r := &frame.Record{Value: []byte(v)}
+		if _, err := first.RunRecord(r, 1000); err != nil {
+			t.Fatal(err)
+		}
+		shared, err := second.RunRecordAfter(first, r, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone, err := second.RunRecord(r, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shared != alone {
+			t.Errorf("%s: RunRecordAfter gave %v, RunRecord %v", v, shared, alone)
+		}
+	}
+	// A text value is not shared: the second program sees its own string.
+	r := &frame.Record{Value: []byte("plain")}
+	first.RunRecord(r, 1000)
+	lenProg, _ := CompileRecord("len(value)")
+	if got, err := lenProg.RunRecordAfter(first, r, 1000); err != nil || got != 5 {
+		t.Errorf("text value: got %v, %v", got, err)
+	}
+}

@@ -22,6 +22,18 @@ func CompileRecord(src string) (*Program, error) { return Compile(src, RecordVar
 // past the next RunRecord, or past the life of r's bytes, must keep
 // CopyStrings(result) instead.
 func (p *Program) RunRecord(r *frame.Record, t int64) (any, error) {
+	return p.runRecord(r, t, nil)
+}
+
+// RunRecordAfter is RunRecord for a record that first has just run: a
+// value first decoded from JSON is shared, not decoded again (keyby
+// --value runs two expressions on every record).
+func (p *Program) RunRecordAfter(first *Program, r *frame.Record, t int64) (any, error) {
+	return p.runRecord(r, t, first.decoded)
+}
+
+// runRecord is RunRecord; decoded, when not nil, is r's value decoded.
+func (p *Program) runRecord(r *frame.Record, t int64, decoded any) (any, error) {
 	if p.boxes == nil {
 		p.boxes = &recordBoxes{}
 		p.boxes.key, p.boxes.keyAny = newStringBox()
@@ -36,8 +48,12 @@ func (p *Program) RunRecord(r *frame.Record, t int64) (any, error) {
 	} else if bx.keySet || !bx.keyNil {
 		p.env["key"], bx.keySet, bx.keyNil = nil, false, true
 	}
-	if v, ok := decodeComposite(r.Value); ok {
-		p.env["value"], bx.valueSet = v, false
+	if decoded == nil {
+		decoded, _ = decodeComposite(r.Value)
+	}
+	p.decoded = decoded
+	if decoded != nil {
+		p.env["value"], bx.valueSet = decoded, false
 	} else {
 		*bx.value = view(r.Value)
 		if !bx.valueSet {

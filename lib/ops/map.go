@@ -215,7 +215,7 @@ func (o *exprOp) record(recs []frame.Record, r *frame.Record, t int64) ([]frame.
 		}
 		val := r.Value
 		if o.valProg != nil {
-			vv, err := o.valProg.RunRecord(r, t)
+			vv, err := o.valProg.RunRecordAfter(o.prog, r, t)
 			if err != nil {
 				return recs, fmt.Errorf("%s: %v", o.valProg.Source(), err)
 			}
