@@ -124,11 +124,7 @@ func (o *exprOp) Process(_ context.Context, b *frame.Batch, out stage.Emitter) e
 		o.n = 0
 	}
 	o.open = b.More
-	o.out.Time, o.out.Interval, o.out.More = b.Time, b.Interval, b.More
-	if cap(o.out.Partitions) < len(b.Partitions) {
-		o.out.Partitions = make([]frame.Partition, len(b.Partitions))
-	}
-	o.out.Partitions = o.out.Partitions[:len(b.Partitions)]
+	shapeLike(&o.out, b)
 	o.buf = o.buf[:0]
 	for pi := range b.Partitions {
 		in := b.Partitions[pi].Records
@@ -366,4 +362,15 @@ func (s *sideFile) writeExprFailure(t int64, r *frame.Record, err error) error {
 	line = append(line, "}\n"...)
 	s.line = line
 	return s.write(line)
+}
+
+// shapeLike makes out a batch (or chunk) of in's time, interval, More flag
+// and partition count, for a stage that maps records one to one or more:
+// out's partition slices keep their memory for the stage to fill.
+func shapeLike(out, in *frame.Batch) {
+	out.Time, out.Interval, out.More = in.Time, in.Interval, in.More
+	if cap(out.Partitions) < len(in.Partitions) {
+		out.Partitions = make([]frame.Partition, len(in.Partitions))
+	}
+	out.Partitions = out.Partitions[:len(in.Partitions)]
 }

@@ -223,11 +223,7 @@ func (p *parseOp) Process(_ context.Context, b *frame.Batch, out stage.Emitter) 
 		p.n = 0
 	}
 	p.open = b.More
-	p.out.Time, p.out.Interval, p.out.More = b.Time, b.Interval, b.More
-	if cap(p.out.Partitions) < len(b.Partitions) {
-		p.out.Partitions = make([]frame.Partition, len(b.Partitions))
-	}
-	p.out.Partitions = p.out.Partitions[:len(b.Partitions)]
+	shapeLike(&p.out, b)
 	p.buf = p.buf[:0]
 	for pi := range b.Partitions {
 		in := b.Partitions[pi].Records
