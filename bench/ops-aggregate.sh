@@ -26,22 +26,7 @@
 # is 1.5x mawk or more.
 set -euo pipefail
 
-N=${1:-10000000}
-case $N in '' | 0 | *[!0-9]*)
-	echo "usage: bench/ops-aggregate.sh [N]   (N records, default 10000000)" >&2
-	exit 2
-	;;
-esac
-cd "$(dirname "$0")/.."
-go build -o bin/ ./cmd/...
-PATH=$PWD/bin:$PATH
-
-mkdir -p bench/out
-export F=bench/out/transactions-$N.txt
-if [ ! -s "$F" ]; then
-	bench/gen-transactions "$N" >"$F.tmp"
-	mv "$F.tmp" "$F"
-fi
+. "$(dirname "$0")/common.sh" "$@"
 # The description column alone, for countbyvalue (which counts whole
 # records, as Spark's countByValue counts elements).
 export D=bench/out/descriptions-$N.txt
@@ -67,18 +52,6 @@ check() {
 	fi
 }
 
-# best3 CMD: the best of 3 wall-clock times of CMD, in seconds.
-best3() {
-	local best='' t0 t1 i
-	for i in 1 2 3; do
-		t0=$EPOCHREALTIME
-		bash -o pipefail -c "$1" >/dev/null
-		t1=$EPOCHREALTIME
-		best=$(awk -v a="$t0" -v b="$t1" -v best="$best" \
-			'BEGIN { d = b - a; if (best == "" || d < best + 0) print d; else print best }')
-	done
-	echo "$best"
-}
 
 W=118
 ref=''

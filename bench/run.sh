@@ -18,41 +18,13 @@
 # FAIL, 0 on PASS, 1 if a command failed.
 set -euo pipefail
 
-N=${1:-10000000}
-case $N in '' | 0 | *[!0-9]*)
-	echo "usage: bench/run.sh [N]   (N records, default 10000000)" >&2
-	exit 2
-	;;
-esac
-cd "$(dirname "$0")/.."
-go build -o bin/ ./cmd/...
-PATH=$PWD/bin:$PATH
-
-mkdir -p bench/out
-export F=bench/out/transactions-$N.txt
-if [ ! -s "$F" ] && [ "$N" -gt 0 ]; then
-	bench/gen-transactions "$N" >"$F.tmp"
-	mv "$F.tmp" "$F"
-fi
+. "$(dirname "$0")/common.sh" "$@"
 bytes=$(stat -c %s "$F")
 
 # Correctness first: a pass-through pipeline must give back every line.
 produce "$F" | sink --format tsv | cmp - "$F"
 cat "$F" >/dev/null # into the page cache: every command reads it from memory
 
-# best3 CMD: the best of 3 wall-clock times of CMD, in seconds. CMD runs
-# under bash -o pipefail with F in its environment.
-best3() {
-	local best='' t0 t1 i
-	for i in 1 2 3; do
-		t0=$EPOCHREALTIME
-		bash -o pipefail -c "$1"
-		t1=$EPOCHREALTIME
-		best=$(awk -v a="$t0" -v b="$t1" -v best="$best" \
-			'BEGIN { d = b - a; if (best == "" || d < best + 0) print d; else print best }')
-	done
-	echo "$best"
-}
 
 W=104 # width of the command column
 
