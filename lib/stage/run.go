@@ -402,9 +402,17 @@ func (r *operatorRun) run() error {
 			at := rd.Offset() // the reader waits for next: no race
 			next <- struct{}{}
 			if done {
+				if grace != nil {
+					return nil // stopping on a signal: the upstream is not waited for
+				}
 				// The stream must end here: frames after EOS or STOP
 				// (two captured streams concatenated) would be lost.
-				res := <-frames
+				var res readResult
+				select {
+				case res = <-frames:
+				case <-r.sio.Signals:
+					return nil // done already; an upstream that stays open is not waited for
+				}
 				switch {
 				case res.err == io.EOF:
 					return nil

@@ -883,3 +883,19 @@ func TestFlagsFirst(t *testing.T) {
 		}
 	}
 }
+
+// After EOS the runtime checks that the input ends; a signal while an
+// upstream keeps its end open must not leave the stage hanging.
+func TestSignalAfterEOS(t *testing.T) {
+	st := start(t, countSpec(false, nil))
+	writeFrames(t, st.in, batch(1000, "a"), "EOS")
+	// Before or after the runtime reaches its end-of-input check, the
+	// signal ends the wait.
+	st.sig <- syscall.SIGTERM
+	if code := st.wait(t); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, st.stderr.String())
+	}
+	if got := describe(st.stdout.Bytes()); !strings.HasSuffix(got, "EOS") {
+		t.Fatalf("stdout\n%s", got)
+	}
+}
