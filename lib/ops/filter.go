@@ -19,7 +19,7 @@ Examples:
    produce --queue a.txt | filter 'int(value) % 2 == 0' | sink
    produce --keyed --queue a.txt | filter 'key startsWith "user-"' | sink
    ... | parse --csv 'id:int,amount:decimal' | filter 'value.amount > 100' | sink`,
-	Flags:   []cli.Flag{unparsableFlag},
+	Flags:   []cli.Flag{unparsableFlag, parallelismFlag},
 	MinArgs: 1, MaxArgs: 1,
 	Kind: stage.KindOperator,
 	New:  func(c *stage.Context) (any, error) { return newExprOp(c, kindFilter) },

@@ -21,7 +21,7 @@ K<TAB>V. A result that is not a list, or a nil element, is an error.
 Examples:
    produce --queue lines.txt | flatmap 'split(value, " ")' | sink
    produce --queue lines.txt | flatmap 'map(split(value, " "), pair(#, 1))' | sink`,
-	Flags:   []cli.Flag{keepKeyFlag, unparsableFlag},
+	Flags:   []cli.Flag{keepKeyFlag, unparsableFlag, parallelismFlag},
 	MinArgs: 1, MaxArgs: 1,
 	Kind: stage.KindOperator,
 	New:  func(c *stage.Context) (any, error) { return newExprOp(c, kindFlatMap) },

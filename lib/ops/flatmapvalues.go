@@ -19,7 +19,7 @@ errors.
 ` + exprHelp + `
 Example:
    produce --keyed --queue counts.txt | flatmapvalues '[int(value), int(value) + 10]' | sink`,
-	Flags:   []cli.Flag{unparsableFlag},
+	Flags:   []cli.Flag{unparsableFlag, parallelismFlag},
 	MinArgs: 1, MaxArgs: 1,
 	Kind: stage.KindOperator,
 	New:  func(c *stage.Context) (any, error) { return newExprOp(c, kindFlatMapValues) },

@@ -24,6 +24,7 @@ Examples:
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "value", Usage: "the new value: the text of `EXPR`'s result (default: the value as it was)"},
 		unparsableFlag,
+		parallelismFlag,
 	},
 	MinArgs: 1, MaxArgs: 1,
 	Kind: stage.KindOperator,

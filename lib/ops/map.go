@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"dstream/lib/expr"
@@ -33,7 +36,7 @@ Examples:
    produce --queue a.txt | map 'upper(value)' | sink
    produce --queue a.txt | map 'pair(value, 1)' | sink
    ... | parse --csv 'id:int,amount:decimal' | map --keep-key 'value.amount * 2' | sink`,
-	Flags:   append([]cli.Flag{keepKeyFlag}, unparsableFlag),
+	Flags:   []cli.Flag{keepKeyFlag, unparsableFlag, parallelismFlag},
 	MinArgs: 1, MaxArgs: 1,
 	Kind: stage.KindOperator,
 	New:  func(c *stage.Context) (any, error) { return newExprOp(c, kindMap) },
@@ -60,12 +63,23 @@ zero) stops the stage with an error naming the batch, the record and the
 expression, or, with --unparsable FILE, sends the record to FILE as a JSON
 line {"time":T,"key":K,"value":V,"error":"..."} (counted, and the count
 logged at the end) and goes on.
+
+--parallelism N evaluates a chunk's partitions on up to N goroutines
+(default 0: GOMAXPROCS; 1 evaluates them one after another); the output,
+errors and --unparsable lines are the same whatever N.
 `
 
 var (
 	keepKeyFlag    = &cli.BoolFlag{Name: "keep-key", Usage: "keep a keyed record's key (the result is the new value)"}
 	unparsableFlag = &cli.StringFlag{Name: "unparsable", Usage: "append records the expression fails on to `FILE` as JSON lines, and go on"}
+	// parallelismFlag is shared by every expression stage.
+	parallelismFlag = &cli.IntFlag{Name: "parallelism", Usage: "evaluate a chunk's partitions on up to `N` goroutines (0: GOMAXPROCS)"}
 )
+
+// parallelMinRecords is the number of records in a chunk below which its
+// partitions are evaluated one after another: starting goroutines costs
+// more than a few thousand cheap evaluations save.
+const parallelMinRecords = 4096
 
 // exprKind is what a per-record expression stage does with the result.
 type exprKind int
@@ -84,14 +98,40 @@ const (
 // partition; a chunk of a batch gives a chunk with the same More.
 type exprOp struct {
 	kind    exprKind
+	keepKey bool
+	par     int           // --parallelism, resolved: 1 or more
+	workers []*exprWorker // workers[0] is the sequential path; the rest are made when first needed
+	bad     *sideFile     // --unparsable; nil stops at the first failure
+	out     frame.Batch
+	parts   []partResult // per partition of the chunk being processed
+	firsts  []int        // per partition: the index in its batch of its first record
+	n       int          // the index in its batch of the chunk's first record
+	open    bool         // the last chunk had More: n runs on
+}
+
+// exprWorker evaluates whole partitions. An expr.Program is not safe for
+// concurrent use and keeps per-Program state (its VM, RunRecord's boxes,
+// the value RunRecordAfter shares), so each worker has its own programs,
+// and its own text buffer, which its output records point into until Emit
+// returns.
+type exprWorker struct {
+	o       *exprOp // read only: kind, keepKey
 	prog    *expr.Program
 	valProg *expr.Program // keyby --value; nil keeps the value
-	keepKey bool
-	bad     *sideFile // --unparsable; nil stops at the first failure
-	out     frame.Batch
-	buf     []byte // the text of this chunk's new keys and values
-	n       int    // the index in its batch of the record being processed
-	open    bool   // the last chunk had More: n runs on
+	buf     []byte        // the text of this chunk's new keys and values
+}
+
+// partResult is what evaluating one partition found: the records that go
+// to --unparsable, in order, and the error that stopped it (naming the
+// record by its index in the batch).
+type partResult struct {
+	fails []exprFailure
+	err   error
+}
+
+type exprFailure struct {
+	r   *frame.Record // in the input chunk, which outlives Process
+	err error
 }
 
 func newExprOp(c *stage.Context, kind exprKind) (*exprOp, error) {
@@ -99,12 +139,21 @@ func newExprOp(c *stage.Context, kind exprKind) (*exprOp, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &exprOp{kind: kind, prog: prog, keepKey: c.Bool("keep-key")}
+	par := c.Int("parallelism")
+	if par < 0 {
+		return nil, stage.Usagef("--parallelism %d: want 1 or more goroutines (or 0 for GOMAXPROCS)", par)
+	}
+	if par == 0 {
+		par = runtime.GOMAXPROCS(0)
+	}
+	o := &exprOp{kind: kind, keepKey: c.Bool("keep-key"), par: par}
+	w := &exprWorker{o: o, prog: prog}
 	if kind == kindKeyBy && c.IsSet("value") {
-		if o.valProg, err = compileArg(c.String("value")); err != nil {
+		if w.valProg, err = compileArg(c.String("value")); err != nil {
 			return nil, err
 		}
 	}
+	o.workers = []*exprWorker{w}
 	if o.bad, err = openSideFile(c.String("unparsable"), c.Log); err != nil {
 		return nil, err
 	}
@@ -125,98 +174,201 @@ func (o *exprOp) Process(_ context.Context, b *frame.Batch, out stage.Emitter) e
 	}
 	o.open = b.More
 	shapeLike(&o.out, b)
-	o.buf = o.buf[:0]
-	for pi := range b.Partitions {
-		in := b.Partitions[pi].Records
-		recs := o.out.Partitions[pi].Records[:0]
-		for i := range in {
-			r := &in[i]
-			if !r.Keyed && (o.kind == kindMapValues || o.kind == kindFlatMapValues) {
-				return fmt.Errorf("batch %d, record %d has no key (%s wants keyed records; use keyby first)", b.Time, o.n, kindName[o.kind])
-			}
-			mark, bufMark := len(recs), len(o.buf)
-			var err error
-			if recs, err = o.record(recs, r, b.Time); err != nil {
-				err = shortError(err)
-				if o.bad == nil {
-					return fmt.Errorf("batch %d, record %d (%s): %v", b.Time, o.n, showRecord(r), err)
-				}
-				// Drop what the record made before it failed.
-				recs, o.buf = recs[:mark], o.buf[:bufMark]
-				if err := o.bad.writeExprFailure(b.Time, r, err); err != nil {
-					return err
-				}
-			}
-			o.n++
-		}
-		o.out.Partitions[pi].Records = recs
+	if cap(o.parts) < len(b.Partitions) {
+		o.parts = make([]partResult, len(b.Partitions))
 	}
+	o.parts = o.parts[:len(b.Partitions)]
+	total := 0
+	for pi := range b.Partitions {
+		total += len(b.Partitions[pi].Records)
+	}
+	workers := min(o.par, len(b.Partitions))
+	if total < parallelMinRecords {
+		workers = 1
+	}
+	for len(o.workers) < workers {
+		w0 := o.workers[0]
+		w := &exprWorker{o: o, prog: w0.prog.Clone()}
+		if w0.valProg != nil {
+			w.valProg = w0.valProg.Clone()
+		}
+		o.workers = append(o.workers, w)
+	}
+	for _, w := range o.workers[:workers] {
+		w.buf = w.buf[:0]
+	}
+	if workers == 1 {
+		w, first := o.workers[0], o.n
+		for pi := range b.Partitions {
+			w.partition(b, pi, first)
+			first += len(b.Partitions[pi].Records)
+			// Written as they come, as the partitions are in order.
+			if err := o.report(pi); err != nil {
+				return err
+			}
+		}
+	} else {
+		o.parallel(b, workers)
+		for pi := range b.Partitions {
+			if err := o.report(pi); err != nil {
+				return err
+			}
+		}
+	}
+	o.n += total
 	if err := o.bad.flush(); err != nil {
 		return err
 	}
 	return out.Emit(&o.out)
 }
 
+// parallel evaluates b's partitions on workers goroutines, which take the
+// next partition as they finish one. After a partition stops on an error
+// the ones after it are skipped: only the first error in batch order is
+// reported.
+func (o *exprOp) parallel(b *frame.Batch, workers int) {
+	o.firsts = o.firsts[:0]
+	n := o.n
+	for pi := range b.Partitions {
+		o.firsts = append(o.firsts, n)
+		n += len(b.Partitions[pi].Records)
+	}
+	var next atomic.Int64
+	var failed atomic.Int64 // the lowest partition that stopped on an error
+	failed.Store(int64(len(b.Partitions)))
+	var wg sync.WaitGroup
+	for _, w := range o.workers[:workers] {
+		wg.Go(func() {
+			for {
+				pi := int(next.Add(1) - 1)
+				if pi >= len(b.Partitions) {
+					return
+				}
+				if int64(pi) > failed.Load() {
+					o.parts[pi] = partResult{fails: o.parts[pi].fails[:0]}
+					o.out.Partitions[pi].Records = o.out.Partitions[pi].Records[:0]
+					continue
+				}
+				if w.partition(b, pi, o.firsts[pi]) == nil {
+					continue
+				}
+				for {
+					f := failed.Load()
+					if int64(pi) >= f || failed.CompareAndSwap(f, int64(pi)) {
+						break
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// report writes partition pi's failures to --unparsable and returns the
+// error that stopped it, if any.
+func (o *exprOp) report(pi int) error {
+	p := &o.parts[pi]
+	for _, f := range p.fails {
+		if err := o.bad.writeExprFailure(o.out.Time, f.r, f.err); err != nil {
+			return err
+		}
+	}
+	return p.err
+}
+
+// partition evaluates partition pi of b, whose first record has index
+// first in the batch, into o.out's partition pi and o.parts[pi], and
+// returns the error that stopped it.
+func (w *exprWorker) partition(b *frame.Batch, pi, first int) error {
+	o := w.o
+	res := &o.parts[pi]
+	res.fails, res.err = res.fails[:0], nil
+	in := b.Partitions[pi].Records
+	recs := o.out.Partitions[pi].Records[:0]
+	defer func() { o.out.Partitions[pi].Records = recs }()
+	for i := range in {
+		r := &in[i]
+		if !r.Keyed && (o.kind == kindMapValues || o.kind == kindFlatMapValues) {
+			res.err = fmt.Errorf("batch %d, record %d has no key (%s wants keyed records; use keyby first)", b.Time, first+i, kindName[o.kind])
+			return res.err
+		}
+		mark, bufMark := len(recs), len(w.buf)
+		var err error
+		if recs, err = w.record(recs, r, b.Time); err != nil {
+			err = shortError(err)
+			if o.bad == nil {
+				res.err = fmt.Errorf("batch %d, record %d (%s): %v", b.Time, first+i, showRecord(r), err)
+				return res.err
+			}
+			// Drop what the record made before it failed.
+			recs, w.buf = recs[:mark], w.buf[:bufMark]
+			res.fails = append(res.fails, exprFailure{r, err})
+		}
+	}
+	return nil
+}
+
 var kindName = []string{"map", "filter", "flatmap", "keyby", "mapvalues", "flatmapvalues"}
 
 // record appends r's output records to recs. Its error names the
 // expression that failed.
-func (o *exprOp) record(recs []frame.Record, r *frame.Record, t int64) ([]frame.Record, error) {
-	v, err := o.prog.RunRecord(r, t)
+func (w *exprWorker) record(recs []frame.Record, r *frame.Record, t int64) ([]frame.Record, error) {
+	o := w.o
+	v, err := w.prog.RunRecord(r, t)
 	if err != nil {
-		return recs, fmt.Errorf("%s: %v", o.prog.Source(), err)
+		return recs, fmt.Errorf("%s: %v", w.prog.Source(), err)
 	}
 	switch o.kind {
 	case kindFilter:
 		keep, ok := v.(bool)
 		if !ok {
-			return recs, fmt.Errorf("%s: the result is %s, not a bool (filter keeps the records it gives true)", o.prog.Source(), describe(v))
+			return recs, fmt.Errorf("%s: the result is %s, not a bool (filter keeps the records it gives true)", w.prog.Source(), describe(v))
 		}
 		if keep {
 			recs = append(recs, *r)
 		}
 		return recs, nil
 	case kindMap, kindMapValues:
-		return o.appendResult(recs, r, v, o.prog)
+		return w.appendResult(recs, r, v, w.prog)
 	case kindFlatMap, kindFlatMapValues:
 		var err error
 		switch l := v.(type) {
 		case []any: // what expr's lists are: no reflection
 			for i, e := range l {
-				if recs, err = o.appendResult(recs, r, e, o.prog); err != nil {
+				if recs, err = w.appendResult(recs, r, e, w.prog); err != nil {
 					return recs, fmt.Errorf("%w (element %d)", err, i)
 				}
 			}
 			return recs, nil
 		case []string: // split's result
 			for _, e := range l {
-				recs, _ = o.appendResult(recs, r, e, o.prog) // a string always has text
+				recs, _ = w.appendResult(recs, r, e, w.prog) // a string always has text
 			}
 			return recs, nil
 		}
 		l, ok := asList(v)
 		if !ok {
-			return recs, fmt.Errorf("%s: the result is %s, not a list (%s makes one record of each element)", o.prog.Source(), describe(v), kindName[o.kind])
+			return recs, fmt.Errorf("%s: the result is %s, not a list (%s makes one record of each element)", w.prog.Source(), describe(v), kindName[o.kind])
 		}
 		for i := range l.Len() {
-			if recs, err = o.appendResult(recs, r, l.Index(i).Interface(), o.prog); err != nil {
+			if recs, err = w.appendResult(recs, r, l.Index(i).Interface(), w.prog); err != nil {
 				return recs, fmt.Errorf("%w (element %d)", err, i)
 			}
 		}
 		return recs, nil
 	case kindKeyBy:
-		k, err := o.text(v)
+		k, err := w.text(v)
 		if err != nil {
-			return recs, fmt.Errorf("%s: %v", o.prog.Source(), err)
+			return recs, fmt.Errorf("%s: %v", w.prog.Source(), err)
 		}
 		val := r.Value
-		if o.valProg != nil {
-			vv, err := o.valProg.RunRecordAfter(o.prog, r, t)
+		if w.valProg != nil {
+			vv, err := w.valProg.RunRecordAfter(w.prog, r, t)
 			if err != nil {
-				return recs, fmt.Errorf("%s: %v", o.valProg.Source(), err)
+				return recs, fmt.Errorf("%s: %v", w.valProg.Source(), err)
 			}
-			if val, err = o.text(vv); err != nil {
-				return recs, fmt.Errorf("%s: %v", o.valProg.Source(), err)
+			if val, err = w.text(vv); err != nil {
+				return recs, fmt.Errorf("%s: %v", w.valProg.Source(), err)
 			}
 		}
 		return append(recs, frame.Record{Key: k, Value: val, Keyed: true}), nil
@@ -225,7 +377,8 @@ func (o *exprOp) record(recs []frame.Record, r *frame.Record, t int64) ([]frame.
 }
 
 // appendResult appends the record that the result v makes of r.
-func (o *exprOp) appendResult(recs []frame.Record, r *frame.Record, v any, p *expr.Program) ([]frame.Record, error) {
+func (w *exprWorker) appendResult(recs []frame.Record, r *frame.Record, v any, p *expr.Program) ([]frame.Record, error) {
+	o := w.o
 	out := frame.Record{}
 	switch {
 	case o.kind == kindMapValues || o.kind == kindFlatMapValues:
@@ -234,13 +387,13 @@ func (o *exprOp) appendResult(recs []frame.Record, r *frame.Record, v any, p *ex
 		out.Key, out.Keyed = r.Key, r.Keyed
 	}
 	if pr, ok := v.(expr.Pair); ok && (o.kind == kindMap || o.kind == kindFlatMap) {
-		k, err := o.text(pr.Key)
+		k, err := w.text(pr.Key)
 		if err != nil {
 			return recs, fmt.Errorf("%s: the pair's key: %v", p.Source(), err)
 		}
 		out.Key, out.Keyed, v = k, true, pr.Value
 	}
-	val, err := o.text(v)
+	val, err := w.text(v)
 	if err != nil {
 		return recs, fmt.Errorf("%s: %v", p.Source(), err)
 	}
@@ -251,15 +404,15 @@ func (o *exprOp) appendResult(recs []frame.Record, r *frame.Record, v any, p *ex
 // text appends v's text to the chunk's buffer and returns it. A slice
 // taken before the buffer grows still points at the old array, which is
 // not written again in this chunk.
-func (o *exprOp) text(v any) ([]byte, error) {
-	start := len(o.buf)
+func (w *exprWorker) text(v any) ([]byte, error) {
+	start := len(w.buf)
 	var err error
-	o.buf, err = expr.AppendText(o.buf, v)
+	w.buf, err = expr.AppendText(w.buf, v)
 	if err != nil {
-		o.buf = o.buf[:start]
+		w.buf = w.buf[:start]
 		return nil, err
 	}
-	return o.buf[start:len(o.buf):len(o.buf)], nil
+	return w.buf[start:len(w.buf):len(w.buf)], nil
 }
 
 // Close flushes --unparsable and logs its count.

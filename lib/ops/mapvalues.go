@@ -17,7 +17,7 @@ var MapValues = &stage.Spec{
 ` + exprHelp + `
 Example:
    produce --keyed --queue counts.txt | mapvalues 'int(value) + 10' | sink`,
-	Flags:   []cli.Flag{unparsableFlag},
+	Flags:   []cli.Flag{unparsableFlag, parallelismFlag},
 	MinArgs: 1, MaxArgs: 1,
 	Kind: stage.KindOperator,
 	New:  func(c *stage.Context) (any, error) { return newExprOp(c, kindMapValues) },
