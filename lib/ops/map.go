@@ -7,8 +7,6 @@ import (
 	"reflect"
 	"runtime"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"dstream/lib/expr"
@@ -224,8 +222,7 @@ func (o *exprOp) Process(_ context.Context, b *frame.Batch, out stage.Emitter) e
 
 // parallel evaluates b's partitions on workers goroutines, which take the
 // next partition as they finish one. After a partition stops on an error
-// the ones after it are skipped: only the first error in batch order is
-// reported.
+// no other starts: only the first error in batch order is reported.
 func (o *exprOp) parallel(b *frame.Batch, workers int) {
 	o.firsts = o.firsts[:0]
 	n := o.n
@@ -233,35 +230,9 @@ func (o *exprOp) parallel(b *frame.Batch, workers int) {
 		o.firsts = append(o.firsts, n)
 		n += len(b.Partitions[pi].Records)
 	}
-	var next atomic.Int64
-	var failed atomic.Int64 // the lowest partition that stopped on an error
-	failed.Store(int64(len(b.Partitions)))
-	var wg sync.WaitGroup
-	for _, w := range o.workers[:workers] {
-		wg.Go(func() {
-			for {
-				pi := int(next.Add(1) - 1)
-				if pi >= len(b.Partitions) {
-					return
-				}
-				if int64(pi) > failed.Load() {
-					o.parts[pi] = partResult{fails: o.parts[pi].fails[:0]}
-					o.out.Partitions[pi].Records = o.out.Partitions[pi].Records[:0]
-					continue
-				}
-				if w.partition(b, pi, o.firsts[pi]) == nil {
-					continue
-				}
-				for {
-					f := failed.Load()
-					if int64(pi) >= f || failed.CompareAndSwap(f, int64(pi)) {
-						break
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
+	inParallel(workers, len(b.Partitions), func(w, pi int) error {
+		return o.workers[w].partition(b, pi, o.firsts[pi])
+	})
 }
 
 // report writes partition pi's failures to --unparsable and returns the

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"dstream/lib/frame"
 	"dstream/lib/stage"
@@ -92,26 +90,10 @@ func (m *mapPartitions) batch(_ context.Context, b *frame.Batch, out stage.Emitt
 		m.slots = append(m.slots, cmdSlot{})
 	}
 	m.errs = append(m.errs[:0], make([]error, n)...)
-	var next atomic.Int64
-	var failed atomic.Bool
-	var wg sync.WaitGroup
-	for range min(m.par, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !failed.Load() {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := m.partition(b, i); err != nil {
-					m.errs[i] = err
-					failed.Store(true)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	inParallel(min(m.par, n), n, func(_, i int) error {
+		m.errs[i] = m.partition(b, i)
+		return m.errs[i]
+	})
 	for i, err := range m.errs {
 		if err != nil {
 			return fmt.Errorf("batch %d, partition %d: %w", b.Time, i, err)
