@@ -42,6 +42,7 @@ type Program struct {
 	timeSet bool
 	boxes   *recordBoxes
 	decoded any // the JSON value RunRecord last decoded, or nil
+	fast    *fastPath
 }
 
 // RecordVars are the variables of a per-record expression.
@@ -84,7 +85,7 @@ func (p *Program) Clone() *Program {
 	for k := range p.env {
 		env[k] = nil
 	}
-	return &Program{src: p.src, prog: p.prog, env: env}
+	return &Program{src: p.src, prog: p.prog, env: env, fast: p.fast}
 }
 
 // Set sets a variable for the next Run.

@@ -11,7 +11,27 @@ import (
 
 // CompileRecord compiles a per-record expression: variables key, value and
 // time.
-func CompileRecord(src string) (*Program, error) { return Compile(src, RecordVars...) }
+func CompileRecord(src string) (*Program, error) {
+	p, err := Compile(src, RecordVars...)
+	if err != nil {
+		return nil, err
+	}
+	p.fast = compileFast(src)
+	return p, nil
+}
+
+// FastText returns the text of the expression's result for r, as
+// AppendText would write RunRecord's result, without running it, when the
+// expression is one of the shapes fastPath knows and r allows it. The text
+// aliases r's bytes or is appended to dst, which it returns. When it
+// returns false, run the expression.
+func (p *Program) FastText(dst []byte, r *frame.Record) (text, dst2 []byte, ok bool) {
+	if p.fast == nil {
+		return nil, dst, false
+	}
+	p.decoded = nil // nothing to share with RunRecordAfter
+	return p.fast.text(dst, r)
+}
 
 // RunRecord evaluates the expression for r in the batch of time t.
 //

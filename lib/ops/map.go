@@ -285,6 +285,22 @@ var kindName = []string{"map", "filter", "flatmap", "keyby", "mapvalues", "flatm
 // expression that failed.
 func (w *exprWorker) record(recs []frame.Record, r *frame.Record, t int64) ([]frame.Record, error) {
 	o := w.o
+	switch o.kind {
+	case kindMap, kindMapValues:
+		var text []byte
+		var ok bool
+		if text, w.buf, ok = w.prog.FastText(w.buf, r); ok {
+			out := w.keyOf(r)
+			out.Value = text
+			return append(recs, out), nil
+		}
+	case kindKeyBy:
+		var k []byte
+		var ok bool
+		if k, w.buf, ok = w.prog.FastText(w.buf, r); ok {
+			return w.keyBy(recs, r, t, k)
+		}
+	}
 	v, err := w.prog.RunRecord(r, t)
 	if err != nil {
 		return recs, fmt.Errorf("%s: %v", w.prog.Source(), err)
@@ -332,8 +348,17 @@ func (w *exprWorker) record(recs []frame.Record, r *frame.Record, t int64) ([]fr
 		if err != nil {
 			return recs, fmt.Errorf("%s: %v", w.prog.Source(), err)
 		}
-		val := r.Value
-		if w.valProg != nil {
+		return w.keyBy(recs, r, t, k)
+	}
+	return recs, fmt.Errorf("internal error: stage kind %d", o.kind)
+}
+
+// keyBy appends r keyed by k, with --value's result as its value.
+func (w *exprWorker) keyBy(recs []frame.Record, r *frame.Record, t int64, k []byte) ([]frame.Record, error) {
+	val := r.Value
+	if w.valProg != nil {
+		var ok bool
+		if val, w.buf, ok = w.valProg.FastText(w.buf, r); !ok {
 			vv, err := w.valProg.RunRecordAfter(w.prog, r, t)
 			if err != nil {
 				return recs, fmt.Errorf("%s: %v", w.valProg.Source(), err)
@@ -342,21 +367,14 @@ func (w *exprWorker) record(recs []frame.Record, r *frame.Record, t int64) ([]fr
 				return recs, fmt.Errorf("%s: %v", w.valProg.Source(), err)
 			}
 		}
-		return append(recs, frame.Record{Key: k, Value: val, Keyed: true}), nil
 	}
-	return recs, fmt.Errorf("internal error: stage kind %d", o.kind)
+	return append(recs, frame.Record{Key: k, Value: val, Keyed: true}), nil
 }
 
 // appendResult appends the record that the result v makes of r.
 func (w *exprWorker) appendResult(recs []frame.Record, r *frame.Record, v any, p *expr.Program) ([]frame.Record, error) {
 	o := w.o
-	out := frame.Record{}
-	switch {
-	case o.kind == kindMapValues || o.kind == kindFlatMapValues:
-		out.Key, out.Keyed = r.Key, true
-	case o.keepKey:
-		out.Key, out.Keyed = r.Key, r.Keyed
-	}
+	out := w.keyOf(r)
 	if pr, ok := v.(expr.Pair); ok && (o.kind == kindMap || o.kind == kindFlatMap) {
 		k, err := w.text(pr.Key)
 		if err != nil {
@@ -375,6 +393,18 @@ func (w *exprWorker) appendResult(recs []frame.Record, r *frame.Record, v any, p
 // text appends v's text to the chunk's buffer and returns it. A slice
 // taken before the buffer grows still points at the old array, which is
 // not written again in this chunk.
+// keyOf returns the output record for r's result before its value is set:
+// the key it keeps, if any.
+func (w *exprWorker) keyOf(r *frame.Record) frame.Record {
+	switch {
+	case w.o.kind == kindMapValues || w.o.kind == kindFlatMapValues:
+		return frame.Record{Key: r.Key, Keyed: true}
+	case w.o.keepKey:
+		return frame.Record{Key: r.Key, Keyed: r.Keyed}
+	}
+	return frame.Record{}
+}
+
 func (w *exprWorker) text(v any) ([]byte, error) {
 	start := len(w.buf)
 	var err error
