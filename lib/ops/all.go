@@ -34,4 +34,6 @@ var All = []*stage.Spec{
 	GroupByKey,
 	ReduceByKey,
 	CombineByKey,
+	Remember,
+	Slice,
 }
