@@ -2,6 +2,7 @@ package ops
 
 import (
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -119,6 +120,7 @@ Examples:
 		&cli.Uint64Flag{Name: "seed", Usage: "--generate --randomize: random seed `N` (default: random, logged)"},
 		&cli.BoolFlag{Name: "no-delay", Usage: "--generate: no sleeping; a virtual clock from --start stamps the lines"},
 		&cli.Int64Flag{Name: "count", Usage: "--generate: stop after `N` lines"},
+		&cli.IntFlag{Name: "checkpoint-every", Value: 10, Usage: "with --checkpoint: a checkpoint (BARRIER) every `N` batches"},
 	},
 	New: newProduce,
 }
@@ -216,6 +218,63 @@ func newProduce(c *stage.Context) (any, error) {
 	if len(args) > 0 && (mode == modeSocket || mode == modeWatch || mode == modeGenerate) {
 		return nil, stage.Usagef("%s reads no FILE arguments, got %q", mode, args[0])
 	}
+	if c.Checkpoint == nil {
+		if c.IsSet("checkpoint-every") {
+			return nil, stage.Usagef("--checkpoint-every needs a checkpoint directory (--checkpoint DIR or %s)", stage.EnvCheckpoint)
+		}
+		return newProduceSource(c, mode, common, args)
+	}
+	if err := rewindable(c, mode, args); err != nil {
+		return nil, err
+	}
+	cp := &source.Checkpoints{Dir: c.Checkpoint, Every: c.Int("checkpoint-every"), Late: c.String("late")}
+	if cp.Every < 1 {
+		return nil, stage.Usagef("--checkpoint-every %d: want 1 or more batches", cp.Every)
+	}
+	if err := cp.Open(); err != nil {
+		return nil, err
+	}
+	common.CP = cp
+	src, err := newProduceSource(c, mode, common, args)
+	if err != nil {
+		cp.Close()
+		return nil, err
+	}
+	return &source.Checkpointed{Src: src.(stage.Source), CP: cp}, nil
+}
+
+// rewindable checks that produce can emit its batches again after a
+// restart, which it does by reading its input again (see
+// source.Checkpoints): files, not stdin or a socket; lines made without the
+// clock.
+func rewindable(c *stage.Context, mode produceMode, args []string) error {
+	const way = "give files, or run without --checkpoint"
+	switch mode {
+	case modeSocket, modeWatch:
+		return stage.Usagef("--checkpoint: %s input cannot be read again after a restart, and produce rewinds by reading its input again; %s", mode, way)
+	case modeGenerate:
+		if !c.Bool("no-delay") {
+			return stage.Usagef("--checkpoint: --generate without --no-delay stamps lines with the clock, so a restart cannot make the same lines again; give --no-delay, or run without --checkpoint")
+		}
+		if c.Bool("randomize") && !c.IsSet("seed") {
+			return stage.Usagef("--checkpoint: --generate --randomize needs --seed N, so a restart makes the same lines again")
+		}
+		return nil
+	}
+	if len(args) == 0 || slices.Contains(args, "-") {
+		return stage.Usagef("--checkpoint: stdin cannot be read again after a restart, and produce rewinds by reading its input again; %s", way)
+	}
+	for _, name := range args {
+		if fi, err := os.Stat(name); err == nil && !fi.Mode().IsRegular() {
+			return stage.Usagef("--checkpoint: %s is not a regular file: it cannot be read again after a restart, and produce rewinds by reading its input again; %s", name, way)
+		}
+	}
+	return nil
+}
+
+// newProduceSource builds the back end of mode.
+func newProduceSource(c *stage.Context, mode produceMode, common source.Common, args []string) (any, error) {
+	var err error
 	switch mode {
 	case modeFrames:
 		return newProduceFrames(c, common, args)

@@ -15,6 +15,9 @@ type Common struct {
 	Chunk      int   // record bytes per frame before a batch goes in chunks; 0: DefaultChunk
 	Clock      stage.Clock
 	Log        *slog.Logger
+	// CP, when set, makes processing-time batching log its boundaries and
+	// replay them after a restart (see Checkpoints).
+	CP *Checkpoints
 }
 
 // DefaultChunk is the default of Common.Chunk: a 1 MiB frame fills a 1 MiB

@@ -82,10 +82,20 @@ func runProcLines(ctx context.Context, rd *chunkReader, cfg LinesConfig, out sta
 	pt := newProcTime(cfg.Common, out)
 	f := newLineFeeder(cfg)
 	add := func(r *record) error { return pt.add(r.key, r.keyed, r.value) }
+	if err := pt.cut(); err != nil {
+		return err
+	}
 	timer := pt.timer()
 	for {
 		select {
 		case <-ctx.Done():
+			if pt.replaying() {
+				// A batch half emitted again cannot be closed as logged.
+				return fmt.Errorf("stopped while emitting again the batches read before the restart; nothing is lost, restart to go on")
+			}
+			if err := pt.flush(); err != nil {
+				return err
+			}
 			return ctx.Err()
 		case <-timer:
 			if err := pt.tick(); err != nil {
@@ -107,6 +117,9 @@ func runProcLines(ctx context.Context, rd *chunkReader, cfg LinesConfig, out sta
 				return err
 			}
 			rd.Release(c)
+			if timer == nil && !pt.replaying() {
+				timer = pt.timer() // the replay is over: the clock cuts again
+			}
 			if cfg.afterChunk != nil {
 				cfg.afterChunk()
 			}
@@ -124,6 +137,9 @@ func (l *Lines) runEvent(ctx context.Context, rd *chunkReader, out stage.Emitter
 		return err
 	}
 	defer late.close()
+	if cfg.CP != nil && late != nil {
+		cfg.CP.flushLate = late.w.Flush
+	}
 	add := func(r *record) error {
 		ts, ok := cfg.Layout.Parse(r.ts)
 		if !ok {
@@ -136,6 +152,9 @@ func (l *Lines) runEvent(ctx context.Context, rd *chunkReader, out stage.Emitter
 		if le, ok := err.(*lateError); ok {
 			if late == nil {
 				return fmt.Errorf("%s: late record at time %d: %v (raise --lateness, or give --late FILE to keep late records)", f.sp.where(), ts, le)
+			}
+			if cfg.CP.Skipping() {
+				return nil // written before the committed checkpoint
 			}
 			return late.write(r.line)
 		}

@@ -15,6 +15,7 @@ const (
 	FlagCheckpoint   = "checkpoint"
 	FlagID           = "id"
 	FlagEphemeral    = "ephemeral"
+	FlagResetState   = "reset-state"
 	FlagCompress     = "compress"
 	FlagMaxFrameSize = "max-frame-size"
 
@@ -32,7 +33,9 @@ func commonFlags(s *Spec) []cli.Flag {
 		flags = append(flags, &cli.StringFlag{Name: FlagCompress, Value: "none", Usage: "compression of output frames' partitions: none, s2 or zstd", Category: "runtime"})
 	}
 	if s.Stateful {
-		flags = append(flags, &cli.BoolFlag{Name: FlagEphemeral, Usage: "run without a checkpoint directory: state is lost when the stage stops", Category: "runtime"})
+		flags = append(flags,
+			&cli.BoolFlag{Name: FlagEphemeral, Usage: "run without a checkpoint directory: state is lost when the stage stops", Category: "runtime"},
+			&cli.BoolFlag{Name: FlagResetState, Usage: "start with empty state instead of the committed checkpoint's (after a change of arguments; the output will differ from an uninterrupted run's)", Category: "runtime"})
 	}
 	return flags
 }
@@ -71,4 +74,35 @@ func parseCommon(c *cli.Context, s *Spec) (codec frame.Codec, maxSize int, err e
 		}
 	}
 	return codec, maxSize, nil
+}
+
+// runtimeFlags are the flags commonFlags adds: they do not shape a stage's
+// state.
+var runtimeFlags = map[string]bool{FlagCheckpoint: true, FlagID: true, FlagMaxFrameSize: true, FlagCompress: true, FlagEphemeral: true, FlagResetState: true}
+
+// StateConfig is the configuration a snapshot records and a restore
+// compares: the stage's arguments and the stage's own flags that are set,
+// quoted. Runtime flags are left out: they change how the stage runs, not
+// what its state means.
+func StateConfig(c *cli.Context, s *Spec) string {
+	var parts []string
+	for _, a := range c.Args().Slice() {
+		parts = append(parts, quoteArg(a))
+	}
+	for _, f := range s.Flags {
+		name := f.Names()[0]
+		if runtimeFlags[name] || !c.IsSet(name) {
+			continue
+		}
+		parts = append(parts, "--"+name+"="+quoteArg(fmt.Sprint(c.Value(name))))
+	}
+	return strings.Join(parts, " ")
+}
+
+// quoteArg quotes an argument that a shell would split or expand.
+func quoteArg(a string) string {
+	if a != "" && !strings.ContainsAny(a, " \t\n'\"\\$`*?[]{}()<>|&;#~") {
+		return a
+	}
+	return strconv.Quote(a)
 }

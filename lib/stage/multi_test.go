@@ -189,9 +189,8 @@ func TestMultiBarrier(t *testing.T) {
 	if got := describe(res.stdout); res.code != ExitOK || got != "BATCH 1000 0:a1 1:b1\nBARRIER 1 1000\nBATCH 2000 0:a2\nEOS" {
 		t.Fatalf("exit %d, stdout\n%s\nstderr %s", res.code, got, res.stderr)
 	}
-	snap, err := os.ReadFile(filepath.Join(ck, "zip", "snapshot-1"))
-	if err != nil || string(snap) != "1" {
-		t.Fatalf("snapshot %q, %v", snap, err)
+	if snap := readState(t, filepath.Join(ck, "zip", "snapshot-1")); snap != "1" {
+		t.Fatalf("snapshot %q", snap)
 	}
 }
 

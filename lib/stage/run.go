@@ -520,7 +520,8 @@ func (r *operatorRun) barrier(ctx context.Context, b frame.Barrier) error {
 		if err := sn.Snapshot(&buf); err != nil {
 			return fmt.Errorf("checkpoint %d: %w", b.ID, err)
 		}
-		if err := dir.WriteFile(snapshotName(b.ID), buf.Bytes()); err != nil {
+		meta := checkpoint.Meta{ID: b.ID, Stage: r.ctx.Spec.Name, Config: StateConfig(r.ctx.Context, r.ctx.Spec)}
+		if err := dir.WriteFile(snapshotName(b.ID), checkpoint.EncodeSnapshot(meta, buf.Bytes())); err != nil {
 			return fmt.Errorf("checkpoint %d: %w", b.ID, err)
 		}
 		if err := pruneSnapshots(dir); err != nil {
@@ -544,7 +545,10 @@ func (r *operatorRun) barrier(ctx context.Context, b frame.Barrier) error {
 	return r.out.WriteBarrier(b)
 }
 
-// restore loads the committed checkpoint's snapshot into a stateful operator.
+// restore loads the committed checkpoint's snapshot into a stateful
+// operator. A snapshot that is missing, damaged, or taken with other
+// arguments stops the stage: a silent fresh start would give wrong output.
+// --reset-state is the way out, on purpose.
 func (r *operatorRun) restore() error {
 	dir := r.ctx.Checkpoint
 	sn, ok := r.st.(Snapshotter)
@@ -555,12 +559,29 @@ func (r *operatorRun) restore() error {
 	if err != nil || !ok {
 		return err
 	}
-	data, err := dir.ReadFile(snapshotName(n))
-	if err != nil {
-		return fmt.Errorf("restoring committed checkpoint %d: %w", n, err)
+	if r.ctx.Bool(FlagResetState) {
+		r.ctx.Log.Warn("--reset-state: starting with empty state, not the committed checkpoint's", "checkpoint", n)
+		return nil
 	}
-	if err := sn.Restore(bytes.NewReader(data)); err != nil {
-		return fmt.Errorf("restoring committed checkpoint %d: %w", n, err)
+	const way = "give --reset-state to start this stage with empty state, or remove the checkpoint directory to start the pipeline over"
+	path := filepath.Join(dir.Path, snapshotName(n))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("restoring checkpoint %d: %w (the pipeline committed it, but this stage has no snapshot of it: is --checkpoint or --id different from the last run?); %s", n, err, way)
+	}
+	m, state, err := checkpoint.DecodeSnapshot(data)
+	if err == nil && m.ID != n {
+		err = fmt.Errorf("it holds checkpoint %d", m.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("restoring checkpoint %d: %s: %v; %s", n, path, err, way)
+	}
+	spec := r.ctx.Spec
+	if config := StateConfig(r.ctx.Context, spec); m.Stage != spec.Name || m.Config != config {
+		return fmt.Errorf("restoring checkpoint %d: %s was taken by '%s %s', this run is '%s %s': the state would be read wrongly; run with the arguments of the last run, or %s", n, path, m.Stage, m.Config, spec.Name, config, way)
+	}
+	if err := sn.Restore(bytes.NewReader(state)); err != nil {
+		return fmt.Errorf("restoring checkpoint %d: %s: %w; %s", n, path, err, way)
 	}
 	return nil
 }

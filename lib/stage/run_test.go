@@ -505,9 +505,8 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Fatalf("stdout\n%s", got)
 	}
 	for id, want := range map[int]string{1: "2", 2: "3"} {
-		b, err := os.ReadFile(filepath.Join(dir, "c1", fmt.Sprintf("snapshot-%d", id)))
-		if err != nil || string(b) != want {
-			t.Errorf("snapshot-%d = %q, %v; want %q", id, b, err, want)
+		if got := readState(t, filepath.Join(dir, "c1", fmt.Sprintf("snapshot-%d", id))); got != want {
+			t.Errorf("snapshot-%d = %q; want %q", id, got, want)
 		}
 	}
 
@@ -535,7 +534,7 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	res = run(t, spec, frames(t, "EOS"), "--checkpoint", dir, "--id", "c1")
-	if res.code != ExitRuntime || !strings.HasPrefix(res.stderr, "count: restoring committed checkpoint 7: ") {
+	if res.code != ExitRuntime || !strings.HasPrefix(res.stderr, "count: restoring checkpoint 7: open ") {
 		t.Fatalf("exit %d, stderr %q", res.code, res.stderr)
 	}
 }
@@ -547,8 +546,8 @@ func TestCheckpointFromEnv(t *testing.T) {
 	if res.code != ExitOK {
 		t.Fatalf("exit %d: %s", res.code, res.stderr)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "count", "snapshot-5")); err != nil || string(b) != "1" {
-		t.Fatalf("snapshot = %q, %v", b, err)
+	if got := readState(t, filepath.Join(dir, "count", "snapshot-5")); got != "1" {
+		t.Fatalf("snapshot = %q", got)
 	}
 	// The flag wins over the environment.
 	other := t.TempDir()
@@ -809,8 +808,8 @@ func TestSnapshotsPruned(t *testing.T) {
 	if err := d.Commit(2); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"snapshot-1", "snapshot-2", "snapshot-3", "other-1"} {
-		if err := d.WriteFile(name, []byte("0")); err != nil {
+	for i, name := range []string{"snapshot-1", "snapshot-2", "snapshot-3", "other-1"} {
+		if err := d.WriteFile(name, checkpoint.EncodeSnapshot(checkpoint.Meta{ID: uint64(i + 1), Stage: "count"}, []byte("0"))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -897,5 +896,65 @@ func TestSignalAfterEOS(t *testing.T) {
 	}
 	if got := describe(st.stdout.Bytes()); !strings.HasSuffix(got, "EOS") {
 		t.Fatalf("stdout\n%s", got)
+	}
+}
+
+// readState returns the state in the snapshot file path.
+func readState(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, state, err := checkpoint.DecodeSnapshot(b)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return string(state)
+}
+
+// A restore refuses a damaged snapshot and one taken with other
+// arguments, each with a way out; --reset-state takes it.
+func TestRestoreRefuses(t *testing.T) {
+	dir := t.TempDir()
+	spec := countSpec(true, nil)
+	spec.MaxArgs = 1
+	res := run(t, spec, frames(t, batch(1000, "a"), frame.Barrier{ID: 1, Time: 1000}, "STOP"), "--checkpoint", dir, "x y")
+	if res.code != ExitOK {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	d, err := checkpoint.Open(dir, "count")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Commit(1); err != nil {
+		t.Fatal(err)
+	}
+	snap := filepath.Join(dir, "count", "snapshot-1")
+
+	res = run(t, spec, frames(t, "EOS"), "--checkpoint", dir, "z")
+	want := "count: restoring checkpoint 1: " + snap + " was taken by 'count \"x y\"', this run is 'count z': the state would be read wrongly; run with the arguments of the last run, or give --reset-state to start this stage with empty state, or remove the checkpoint directory to start the pipeline over\n"
+	if res.code != ExitRuntime || res.stderr != want {
+		t.Fatalf("changed arguments: exit %d, stderr\n%s\nwant\n%s", res.code, res.stderr, want)
+	}
+	res = run(t, spec, frames(t, batch(2000, "b"), "EOS"), "--checkpoint", dir, "z", "--reset-state")
+	if got := describe(res.stdout); res.code != ExitOK || !strings.Contains(got, "total=1") || !strings.Contains(res.stderr, "--reset-state") {
+		t.Fatalf("--reset-state: exit %d, stdout %s, stderr %s", res.code, got, res.stderr)
+	}
+	res = run(t, spec, frames(t, batch(2000, "b"), "EOS"), "--checkpoint", dir, "x y")
+	if got := describe(res.stdout); res.code != ExitOK || !strings.Contains(got, "total=2") {
+		t.Fatalf("same arguments: exit %d, stdout %s, stderr %s", res.code, got, res.stderr)
+	}
+
+	b, err := os.ReadFile(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(snap, b[:len(b)-3], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res = run(t, spec, frames(t, "EOS"), "--checkpoint", dir, "x y")
+	if res.code != ExitRuntime || !strings.HasPrefix(res.stderr, "count: restoring checkpoint 1: "+snap+": snapshot damaged or cut short: its checksum does not match") || !strings.Contains(res.stderr, "--reset-state") {
+		t.Fatalf("torn snapshot: exit %d, stderr %s", res.code, res.stderr)
 	}
 }
