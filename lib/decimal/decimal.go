@@ -435,3 +435,36 @@ func Compare(a, b []byte) (int, error) {
 	}
 	return x.Cmp(y), nil
 }
+
+// Neg returns -d.
+func (d Dec) Neg() Dec {
+	if d.b == nil && d.m != math.MinInt64 {
+		return Dec{m: -d.m, scale: d.scale}
+	}
+	x := d.bigMant()
+	return Dec{b: x.Neg(x), scale: d.scale}.norm()
+}
+
+// Sub returns d - e, exactly: the inverse of Add, so that a windowed sum
+// can take out what left the window.
+func (d Dec) Sub(e Dec) Dec { return d.Add(e.Neg()) }
+
+// Parts returns d as mant × 10^-scale when the mantissa fits in an int64
+// (ok false otherwise), so that callers can keep many numbers in compact,
+// pointer-free columns. FromParts is its inverse.
+func (d Dec) Parts() (mant int64, scale int32, ok bool) {
+	if d.b != nil {
+		return 0, 0, false
+	}
+	return d.m, d.scale, true
+}
+
+// FromParts returns mant × 10^-scale; a negative scale multiplies by a
+// power of ten.
+func FromParts(mant int64, scale int32) Dec {
+	d := Dec{m: mant, scale: scale}
+	if scale < 0 {
+		return d.rescale(0).norm()
+	}
+	return d
+}

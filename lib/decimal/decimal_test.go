@@ -194,3 +194,60 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestSubNeg(t *testing.T) {
+	tests := []struct{ a, b, want string }{
+		{"97.14", "2.49", "94.65"}, {"1", "1", "0"}, {"0", "0.5", "-0.5"},
+		{"10.5", "0.5", "10"}, {"-3", "-3.25", "0.25"},
+		{"-9223372036854775808", "1", "-9223372036854775809"},
+		{"9223372036854775807", "-1", "9223372036854775808"},
+		{"123456789012345678901234567890.5", "123456789012345678901234567890", "0.5"},
+	}
+	for _, tt := range tests {
+		a, _ := ParseString(tt.a)
+		b, _ := ParseString(tt.b)
+		if got := a.Sub(b).String(); got != tt.want {
+			t.Errorf("%s - %s = %s, want %s", tt.a, tt.b, got, tt.want)
+		}
+		// Sub undoes Add, whatever the order of the terms.
+		if got := a.Add(b).Sub(b); got.Cmp(a) != 0 {
+			t.Errorf("%s + %s - %s = %s, want %s", tt.a, tt.b, tt.b, got, tt.a)
+		}
+	}
+	min, _ := ParseString("-9223372036854775808")
+	if got := min.Neg().String(); got != "9223372036854775808" {
+		t.Errorf("-(MinInt64) = %s", got)
+	}
+	if got := min.Neg().Neg().String(); got != "-9223372036854775808" {
+		t.Errorf("-(-(MinInt64)) = %s", got)
+	}
+}
+
+func TestSubNoAlloc(t *testing.T) {
+	a, _ := ParseString("1234.56")
+	b, _ := ParseString("7.5")
+	if n := testing.AllocsPerRun(100, func() { a = a.Add(b).Sub(b) }); n != 0 {
+		t.Errorf("Add then Sub allocate %v times", n)
+	}
+}
+
+func TestParts(t *testing.T) {
+	for _, s := range []string{"0", "12.34", "-0.001", "9223372036854775807", "1e3"} {
+		d, _ := ParseString(s)
+		m, sc, ok := d.Parts()
+		if !ok {
+			t.Errorf("%s: Parts not ok", s)
+			continue
+		}
+		if got := FromParts(m, sc); got.Cmp(d) != 0 || got.String() != d.String() {
+			t.Errorf("FromParts(Parts(%s)) = %s", s, got)
+		}
+	}
+	big, _ := ParseString("123456789012345678901234567890")
+	if _, _, ok := big.Parts(); ok {
+		t.Errorf("Parts of a big mantissa: ok")
+	}
+	if got := FromParts(15, -2).String(); got != "1500" {
+		t.Errorf("FromParts(15, -2) = %s, want 1500", got)
+	}
+}

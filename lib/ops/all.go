@@ -36,4 +36,12 @@ var All = []*stage.Spec{
 	CombineByKey,
 	Remember,
 	Slice,
+	UpdateStateByKey,
+	MapWithState,
+	Window,
+	CountByWindow,
+	ReduceByWindow,
+	ReduceByKeyAndWindow,
+	CountByValueAndWindow,
+	GroupByKeyAndWindow,
 }

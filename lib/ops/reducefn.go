@@ -1,8 +1,14 @@
 package ops
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"math"
+	"reflect"
+	"slices"
 	"strconv"
+	"time"
 
 	"dstream/lib/decimal"
 	"dstream/lib/enum"
@@ -228,4 +234,245 @@ func (e *exprReducer) appendResult(dst []byte, i int) []byte {
 func (e *exprReducer) reset() {
 	clear(e.accs)
 	e.accs = e.accs[:0]
+}
+
+// invertible tells whether f has an inverse, so that a window can take out
+// the values of a batch leaving it instead of reducing the rest again.
+func (f ReduceFn) invertible() bool { return f == FnSum || f == FnCount }
+
+// merge reduces two results, a (from earlier input) and b, with the
+// expression, as a windowed stage merges the partial results of batches.
+func (e *exprReducer) merge(a, b any) (any, error) {
+	e.prog.Set("a", a)
+	e.prog.Set("b", b)
+	out, err := e.prog.Run()
+	if err != nil {
+		return nil, fmt.Errorf("--expr %s: %w", e.prog.Source(), err)
+	}
+	return out, nil
+}
+
+// Tags of appendExprValue's encoding.
+const (
+	evNil byte = iota
+	evFalse
+	evTrue
+	evInt    // varint
+	evFloat  // 8 bytes, IEEE 754 bits, little-endian
+	evString // uvarint length, bytes
+	evList   // uvarint count, values
+	evMap    // uvarint count, (string, value) pairs in key order
+	evPair   // key value, value value
+	evTime   // uvarint length, RFC 3339 text with nanoseconds
+	evDuration
+)
+
+// maxExprDepth bounds the nesting readExprValue follows, so that hostile
+// checkpoint data cannot exhaust the stack.
+const maxExprDepth = 1000
+
+// appendExprValue appends an expression result in a binary form that
+// readExprValue reads back, for checkpoints of --expr state: nil, bools,
+// numbers, strings, lists, maps, pairs, times and durations. Integers of
+// any Go type come back as int (uint64 beyond int64 as float64), other
+// lists as []any, other maps as map[string]any with their keys' text, as
+// expressions see them. A map's keys are written in order, so the same
+// value always gives the same bytes.
+func appendExprValue(dst []byte, v any) ([]byte, error) {
+	return appendExprValueDepth(dst, v, 0)
+}
+
+func appendExprValueDepth(dst []byte, v any, depth int) ([]byte, error) {
+	if depth > maxExprDepth {
+		return dst, fmt.Errorf("an --expr result nested deeper than %d levels cannot be checkpointed", maxExprDepth)
+	}
+	var err error
+	switch x := v.(type) {
+	case nil:
+		return append(dst, evNil), nil
+	case bool:
+		if x {
+			return append(dst, evTrue), nil
+		}
+		return append(dst, evFalse), nil
+	case int:
+		return binary.AppendVarint(append(dst, evInt), int64(x)), nil
+	case float64:
+		return binary.LittleEndian.AppendUint64(append(dst, evFloat), math.Float64bits(x)), nil
+	case string:
+		return appendEvString(append(dst, evString), x), nil
+	case []any:
+		dst = binary.AppendUvarint(append(dst, evList), uint64(len(x)))
+		for _, e := range x {
+			if dst, err = appendExprValueDepth(dst, e, depth+1); err != nil {
+				return dst, err
+			}
+		}
+		return dst, nil
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		dst = binary.AppendUvarint(append(dst, evMap), uint64(len(x)))
+		for _, k := range keys {
+			dst = appendEvString(dst, k)
+			if dst, err = appendExprValueDepth(dst, x[k], depth+1); err != nil {
+				return dst, err
+			}
+		}
+		return dst, nil
+	case expr.Pair:
+		if dst, err = appendExprValueDepth(append(dst, evPair), x.Key, depth+1); err != nil {
+			return dst, err
+		}
+		return appendExprValueDepth(dst, x.Value, depth+1)
+	case time.Time:
+		return appendEvString(append(dst, evTime), x.Format(time.RFC3339Nano)), nil
+	case time.Duration:
+		return binary.AppendVarint(append(dst, evDuration), int64(x)), nil
+	}
+	rv := reflect.ValueOf(v)
+	switch {
+	case rv.CanInt():
+		return appendExprValueDepth(dst, int(rv.Int()), depth)
+	case rv.CanUint():
+		if u := rv.Uint(); u <= math.MaxInt64 {
+			return appendExprValueDepth(dst, int(u), depth)
+		}
+		return appendExprValueDepth(dst, float64(rv.Uint()), depth)
+	case rv.CanFloat():
+		return appendExprValueDepth(dst, rv.Float(), depth)
+	}
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Array:
+		l := make([]any, rv.Len())
+		for i := range l {
+			l[i] = rv.Index(i).Interface()
+		}
+		return appendExprValueDepth(dst, l, depth)
+	case reflect.Map:
+		m := make(map[string]any, rv.Len())
+		for it := rv.MapRange(); it.Next(); {
+			k, err := expr.Text(it.Key().Interface())
+			if err != nil {
+				return dst, fmt.Errorf("an --expr result map key: %w", err)
+			}
+			m[k] = it.Value().Interface()
+		}
+		return appendExprValueDepth(dst, m, depth)
+	case reflect.Pointer:
+		if rv.IsNil() {
+			return append(dst, evNil), nil
+		}
+		return appendExprValueDepth(dst, rv.Elem().Interface(), depth)
+	}
+	return dst, fmt.Errorf("an --expr result of type %T cannot be checkpointed", v)
+}
+
+func appendEvString(dst []byte, s string) []byte {
+	return append(binary.AppendUvarint(dst, uint64(len(s))), s...)
+}
+
+// errExprValue is readExprValue's error for data it cannot read.
+var errExprValue = errors.New("malformed --expr value")
+
+// readExprValue reads a value that appendExprValue wrote at the start of b
+// and returns it with the rest of b. It trusts no length it reads: every
+// count is checked against the bytes left before anything is allocated.
+func readExprValue(b []byte) (any, []byte, error) {
+	return readExprValueDepth(b, 0)
+}
+
+func readExprValueDepth(b []byte, depth int) (any, []byte, error) {
+	if len(b) == 0 || depth > maxExprDepth {
+		return nil, b, errExprValue
+	}
+	tag, b := b[0], b[1:]
+	switch tag {
+	case evNil:
+		return nil, b, nil
+	case evFalse, evTrue:
+		return tag == evTrue, b, nil
+	case evInt, evDuration:
+		x, n := binary.Varint(b)
+		if n <= 0 {
+			return nil, b, errExprValue
+		}
+		if tag == evDuration {
+			return time.Duration(x), b[n:], nil
+		}
+		return int(x), b[n:], nil
+	case evFloat:
+		if len(b) < 8 {
+			return nil, b, errExprValue
+		}
+		return math.Float64frombits(binary.LittleEndian.Uint64(b)), b[8:], nil
+	case evString, evTime:
+		s, rest, err := readEvString(b)
+		if err != nil || tag == evString {
+			return s, rest, err
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return nil, rest, errExprValue
+		}
+		return t, rest, nil
+	case evList:
+		n, w := binary.Uvarint(b)
+		if w <= 0 || n > uint64(len(b)-w) { // every value takes a byte at least
+			return nil, b, errExprValue
+		}
+		b = b[w:]
+		l := make([]any, 0, n)
+		for range n {
+			var v any
+			var err error
+			if v, b, err = readExprValueDepth(b, depth+1); err != nil {
+				return nil, b, err
+			}
+			l = append(l, v)
+		}
+		return l, b, nil
+	case evMap:
+		n, w := binary.Uvarint(b)
+		if w <= 0 || n > uint64(len(b)-w)/2 { // a key and a value take 2 bytes at least
+			return nil, b, errExprValue
+		}
+		b = b[w:]
+		m := make(map[string]any, n)
+		for range n {
+			k, rest, err := readEvString(b)
+			if err != nil {
+				return nil, rest, err
+			}
+			var v any
+			if v, b, err = readExprValueDepth(rest, depth+1); err != nil {
+				return nil, b, err
+			}
+			m[k] = v
+		}
+		return m, b, nil
+	case evPair:
+		k, rest, err := readExprValueDepth(b, depth+1)
+		if err != nil {
+			return nil, rest, err
+		}
+		v, rest, err := readExprValueDepth(rest, depth+1)
+		if err != nil {
+			return nil, rest, err
+		}
+		return expr.Pair{Key: k, Value: v}, rest, nil
+	}
+	return nil, b, errExprValue
+}
+
+func readEvString(b []byte) (string, []byte, error) {
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > uint64(len(b)-w) {
+		return "", b, errExprValue
+	}
+	b = b[w:]
+	return string(b[:n]), b[n:], nil
 }
