@@ -7,6 +7,8 @@ import (
 
 	"dstream/lib/frame"
 	"dstream/lib/stage"
+
+	"github.com/urfave/cli/v2"
 )
 
 // CountByValue is Spark's DStream.countByValue.
@@ -25,18 +27,41 @@ appear in the order of their first record in the batch (Spark's order,
 hash-partition order, is not reproducible; this one is). An empty batch
 gives an empty batch.
 
+--parallelism N (default 0: GOMAXPROCS) counts a chunk's partitions on up
+to N goroutines, each into its own table, then merges the tables in
+partition order: the output is the same whatever N.
+
 Example:
    produce --queue words.txt | countbyvalue | sink`,
-	Flags: keyedFlags(),
+	Flags: append([]cli.Flag{parallelismFlag}, keyedFlags()...),
 	Kind:  stage.KindOperator,
 	New:   newCountByValue,
 }
 
 type countByValue struct {
-	keys   keyTable // elements, encoded by element
+	out  keyedOutput
+	par  int            // --parallelism
+	part []*valueCounts // per partition of a chunk counted in parallel
+}
+
+// valueCounts is one partition's elements and counts, counted in parallel
+// with the other partitions' and merged in partition order.
+type valueCounts struct {
+	keys   keyTable
 	counts []int64
 	elem   []byte
-	out    keyedOutput
+}
+
+// add counts the elements of recs.
+func (c *valueCounts) add(recs []frame.Record) {
+	for k := range recs {
+		c.elem = element(c.elem[:0], &recs[k])
+		i, isNew := c.keys.lookup(c.elem)
+		if isNew {
+			c.counts = append(c.counts[:i], 0)
+		}
+		c.counts[i]++
+	}
 }
 
 func newCountByValue(c *stage.Context) (any, error) {
@@ -44,7 +69,11 @@ func newCountByValue(c *stage.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &countByValue{out: keyedOutput{parts: parts}}, nil
+	par, err := parallelismArg(c)
+	if err != nil {
+		return nil, err
+	}
+	return &countByValue{out: keyedOutput{parts: parts}, par: par, part: []*valueCounts{{}}}, nil
 }
 
 // element encodes a record as a table key that tells an unkeyed "a<TAB>b"
@@ -71,22 +100,41 @@ func appendElement(dst []byte, e string) []byte {
 }
 
 func (c *countByValue) Process(_ context.Context, b *frame.Batch, out stage.Emitter) error {
-	for _, p := range b.Partitions {
-		for k := range p.Records {
-			c.elem = element(c.elem[:0], &p.Records[k])
-			i, isNew := c.keys.lookup(c.elem)
-			if isNew {
-				c.counts = append(c.counts[:i], 0)
+	// The batch's table is part[0]; in parallel, the other partitions are
+	// counted into their own tables and merged into it in order.
+	all := c.part[0]
+	n := len(b.Partitions)
+	if c.par > 1 && n > 1 && b.Len() >= parallelMinRecords {
+		for len(c.part) < n+1 {
+			c.part = append(c.part, &valueCounts{})
+		}
+		inParallel(min(c.par, n), n, func(_, pi int) error {
+			t := c.part[pi+1]
+			t.keys.reset()
+			t.counts = t.counts[:0]
+			t.add(b.Partitions[pi].Records)
+			return nil
+		})
+		for _, t := range c.part[1 : n+1] {
+			for j, e := range t.keys.keys {
+				i, isNew := all.keys.lookupString(e)
+				if isNew {
+					all.counts = append(all.counts[:i], 0)
+				}
+				all.counts[i] += t.counts[j]
 			}
-			c.counts[i]++
+		}
+	} else {
+		for _, p := range b.Partitions {
+			all.add(p.Records)
 		}
 	}
 	if b.More {
 		return nil
 	}
-	err := c.out.emit(out, b.Time, b.Interval, c.keys.len(),
-		func(dst []byte, i int) []byte { return appendElement(dst, c.keys.keys[i]) },
-		func(dst []byte, i int) []byte { return strconv.AppendInt(dst, c.counts[i], 10) })
-	c.keys.reset()
+	err := c.out.emit(out, b.Time, b.Interval, all.keys.len(),
+		func(dst []byte, i int) []byte { return appendElement(dst, all.keys.keys[i]) },
+		func(dst []byte, i int) []byte { return strconv.AppendInt(dst, all.counts[i], 10) })
+	all.keys.reset()
 	return err
 }

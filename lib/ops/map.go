@@ -70,9 +70,22 @@ errors and --unparsable lines are the same whatever N.
 var (
 	keepKeyFlag    = &cli.BoolFlag{Name: "keep-key", Usage: "keep a keyed record's key (the result is the new value)"}
 	unparsableFlag = &cli.StringFlag{Name: "unparsable", Usage: "append records the expression fails on to `FILE` as JSON lines, and go on"}
-	// parallelismFlag is shared by every expression stage.
-	parallelismFlag = &cli.IntFlag{Name: "parallelism", Usage: "evaluate a chunk's partitions on up to `N` goroutines (0: GOMAXPROCS)"}
+	// parallelismFlag is shared by every stage that works on a chunk's
+	// partitions in parallel.
+	parallelismFlag = &cli.IntFlag{Name: "parallelism", Usage: "work on a chunk's partitions on up to `N` goroutines (0: GOMAXPROCS)"}
 )
+
+// parallelismArg reads --parallelism: 0 is GOMAXPROCS.
+func parallelismArg(c *stage.Context) (int, error) {
+	par := c.Int("parallelism")
+	if par < 0 {
+		return 0, stage.Usagef("--parallelism %d: want 1 or more goroutines (or 0 for GOMAXPROCS)", par)
+	}
+	if par == 0 {
+		par = runtime.GOMAXPROCS(0)
+	}
+	return par, nil
+}
 
 // parallelMinRecords is the number of records in a chunk below which its
 // partitions are evaluated one after another: starting goroutines costs
@@ -137,12 +150,9 @@ func newExprOp(c *stage.Context, kind exprKind) (*exprOp, error) {
 	if err != nil {
 		return nil, err
 	}
-	par := c.Int("parallelism")
-	if par < 0 {
-		return nil, stage.Usagef("--parallelism %d: want 1 or more goroutines (or 0 for GOMAXPROCS)", par)
-	}
-	if par == 0 {
-		par = runtime.GOMAXPROCS(0)
+	par, err := parallelismArg(c)
+	if err != nil {
+		return nil, err
 	}
 	o := &exprOp{kind: kind, keepKey: c.Bool("keep-key"), par: par}
 	w := &exprWorker{o: o, prog: prog}

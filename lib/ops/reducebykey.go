@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"dstream/lib/frame"
@@ -29,6 +30,10 @@ error naming the batch, record and key.
 b are numbers when the text is a number, decoded JSON for an array or
 object, else text; results keep their types between calls.
 
+--parallelism N (default 0: GOMAXPROCS) reduces a chunk's partitions on up
+to N goroutines, each into its own table, then merges the tables in
+partition order: the output is the same whatever N (--expr reduces on one).
+
 Records must be keyed (use keyby or produce --keyed first). The output
 batch has the input's time and interval and --partitions partitions: a key
 goes to partition FNV-1a(key) mod N (as repartition --by key), and keys
@@ -41,6 +46,7 @@ Example:
 	Flags: append([]cli.Flag{
 		&cli.StringFlag{Name: "sep", Value: ",", Usage: "concat's separator `SEP`"},
 		&cli.StringFlag{Name: "expr", Usage: "reduce with expression `EXPR` over a and b (a + b) instead of FN"},
+		parallelismFlag,
 	}, keyedFlags()...),
 	MinArgs: 0, MaxArgs: 1,
 	Kind: stage.KindOperator,
@@ -80,6 +86,19 @@ func (t *keyTable) lookup(k []byte) (i int, isNew bool) {
 	s := string(k)
 	t.idx[s] = int32(len(t.keys))
 	t.keys = append(t.keys, s)
+	return len(t.keys) - 1, true
+}
+
+// lookupString is lookup for a key held as a string.
+func (t *keyTable) lookupString(k string) (i int, isNew bool) {
+	if i, ok := t.idx[k]; ok {
+		return int(i), false
+	}
+	if t.idx == nil {
+		t.idx = make(map[string]int32)
+	}
+	t.idx[k] = int32(len(t.keys))
+	t.keys = append(t.keys, k)
 	return len(t.keys) - 1, true
 }
 
@@ -148,7 +167,22 @@ type reduceByKey struct {
 	accs []Acc
 	seen int // records of the batch so far, for error messages
 	out  keyedOutput
+	par  int             // --parallelism
+	part []*partialTable // per partition of a chunk reduced in parallel
 }
+
+// partialTable is one partition's keys and accumulators, reduced in
+// parallel with the other partitions' and then merged in partition order,
+// so keys keep the order of their first record and values their input
+// order.
+type partialTable struct {
+	keys keyTable
+	accs []Acc
+	bad  int   // the record that failed
+	err  error // its error; errNoKey for an unkeyed record
+}
+
+var errNoKey = errors.New("no key")
 
 func newReduceByKey(c *stage.Context) (any, error) {
 	parts, err := partitionsFlag(c)
@@ -156,6 +190,9 @@ func newReduceByKey(c *stage.Context) (any, error) {
 		return nil, err
 	}
 	r := &reduceByKey{out: keyedOutput{parts: parts}}
+	if r.par, err = parallelismArg(c); err != nil {
+		return nil, err
+	}
 	r.red, r.ex, err = reducerArgs(c)
 	if err != nil {
 		return nil, err
@@ -184,6 +221,12 @@ func reducerArgs(c *stage.Context) (*Reducer, *exprReducer, error) {
 }
 
 func (r *reduceByKey) Process(_ context.Context, b *frame.Batch, out stage.Emitter) error {
+	if r.ex == nil && r.par > 1 && len(b.Partitions) > 1 && b.Len() >= parallelMinRecords {
+		if err := r.parallel(b); err != nil {
+			return err
+		}
+		return r.end(b, out)
+	}
 	for _, p := range b.Partitions {
 		for _, rec := range p.Records {
 			if !rec.Keyed {
@@ -207,6 +250,58 @@ func (r *reduceByKey) Process(_ context.Context, b *frame.Batch, out stage.Emitt
 			r.seen++
 		}
 	}
+	return r.end(b, out)
+}
+
+// parallel reduces the chunk's partitions on several goroutines and merges
+// them in partition order.
+func (r *reduceByKey) parallel(b *frame.Batch) error {
+	n := len(b.Partitions)
+	for len(r.part) < n {
+		r.part = append(r.part, &partialTable{})
+	}
+	inParallel(min(r.par, n), n, func(_, pi int) error {
+		t := r.part[pi]
+		t.keys.reset()
+		t.err = nil
+		for k := range b.Partitions[pi].Records {
+			rec := &b.Partitions[pi].Records[k]
+			if !rec.Keyed {
+				t.bad, t.err = k, errNoKey
+				return t.err
+			}
+			i, isNew := t.keys.lookup(rec.Key)
+			if isNew {
+				t.accs = grow(t.accs, i)
+			}
+			if err := r.red.Add(&t.accs[i], rec.Value); err != nil {
+				t.bad, t.err = k, r.red.valueError(err)
+				return t.err
+			}
+		}
+		return nil
+	})
+	for pi, t := range r.part[:n] {
+		switch {
+		case t.err == errNoKey:
+			return noKeyError("reducebykey", b.Time, r.seen+t.bad)
+		case t.err != nil:
+			return fmt.Errorf("batch %d: record %d (key %q): %w", b.Time, r.seen+t.bad, b.Partitions[pi].Records[t.bad].Key, t.err)
+		}
+		for j, key := range t.keys.keys {
+			i, isNew := r.keys.lookupString(key)
+			if isNew {
+				r.accs = grow(r.accs, i)
+			}
+			r.red.Merge(&r.accs[i], &t.accs[j])
+		}
+		r.seen += len(b.Partitions[pi].Records)
+	}
+	return nil
+}
+
+// end emits the batch's result after its last chunk.
+func (r *reduceByKey) end(b *frame.Batch, out stage.Emitter) error {
 	if b.More {
 		return nil
 	}

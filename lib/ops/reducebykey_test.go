@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -163,4 +164,53 @@ func BenchmarkReduceByKeySum(b *testing.B) {
 		op.Process(context.Background(), in, discard{})
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
+}
+
+// Reducing a chunk's partitions in parallel gives what reducing them one
+// after another gives: the same keys in the same order, the same values,
+// and the same first error.
+func TestReduceByKeyParallelSameAsSequential(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	chunk := func(tm int64, more bool, bad string) *frame.Batch {
+		b := &frame.Batch{Time: tm, Interval: 1000, More: more}
+		for p := range 4 {
+			var recs []frame.Record
+			for i := range 3000 {
+				v := fmt.Sprintf("%d.%d", rng.IntN(1000)-500, rng.IntN(100))
+				if bad != "" && p >= 2 && i == 1500+p {
+					v = bad
+				}
+				recs = append(recs, frame.Record{Key: []byte(fmt.Sprintf("k%d", rng.IntN(5000))), Value: []byte(v), Keyed: bad != "unkeyed" || p < 2 || i != 1500+p})
+			}
+			b.Partitions = append(b.Partitions, frame.Partition{Records: recs})
+		}
+		return b
+	}
+	in := []*frame.Batch{chunk(1000, true, ""), chunk(1000, false, ""), chunk(2000, false, "")}
+	bad := []*frame.Batch{chunk(1000, true, ""), chunk(1000, false, "x")}
+	unkeyed := []*frame.Batch{chunk(1000, false, "unkeyed")}
+	run := func(batches []*frame.Batch, args ...string) string {
+		op := newStage(t, ReduceByKey, nil, args...).(stage.Operator)
+		var out collect
+		for _, b := range batches {
+			if err := op.Process(context.Background(), b, &out); err != nil {
+				return renderTimed(out) + "error: " + err.Error()
+			}
+		}
+		return renderTimed(out)
+	}
+	for _, fn := range []string{"sum", "min", "max", "count", "concat", "first", "last"} {
+		for _, batches := range [][]*frame.Batch{in, bad, unkeyed} {
+			want := run(batches, "--parallelism", "1", fn)
+			if got := run(batches, "--parallelism", "4", fn); got != want {
+				t.Fatalf("%s: --parallelism 4 differs from 1: %s", fn, firstDiff(got, want))
+			}
+		}
+	}
+	if got := run(bad, "--parallelism", "4", "sum"); !strings.Contains(got, `error: batch 1000: record 19502 (key "k`) {
+		t.Errorf("bad value: %s", lastLine(got))
+	}
+	if got := run(unkeyed, "--parallelism", "4", "sum"); !strings.HasSuffix(got, "error: batch 1000: record 7502 has no key (reducebykey wants keyed records; use keyby first)") {
+		t.Errorf("unkeyed: %s", lastLine(got))
+	}
 }
