@@ -203,10 +203,105 @@ ex_join() {
 	rm "$out/names.frames"
 }
 
+# --- 6. Windows: the seed's 3 s window sliding every 2 s ---------------------
+#
+# The seed's windowing: batches every second, a window of 3 s that slides
+# every 2 s. `window 3s/2s` emits at every multiple of 2 s the records of the
+# batches in (T-3s, T]: the window at 2000 holds batches 1000 and 2000 (the
+# first window is partial), the one at 4000 holds 2000, 3000 and 4000, so
+# batch 2000 is counted twice, as the seed warns. reducebykey then sums each
+# window per account. 3 s and 2 s must be multiples of the batch interval, as
+# the seed says; `window 3s/2s` after `--batch 2s` exits with an error naming
+# the three durations.
+#
+# window keeps state across batches, so it needs a checkpoint directory (the
+# seed: a stateful stream without one "immediately throw[s] an exception"):
+# DSTREAM_CHECKPOINT gives it to every stage of the pipeline; produce then
+# writes a checkpoint every 10 batches. At the end of the input, the windows
+# that still hold data are emitted (here up to step 40, sent at 42.05 s).
+ex_window() {
+	export DSTREAM_CHECKPOINT=$OUT/window.checkpoint
+	produce --generate transactions --no-delay --start 0 --count 41 --batch 1s 2>/dev/null |
+		parse --csv 'id:int,date:date(01/02/2006),account_number,amount:decimal,description' |
+		keyby 'value.account_number' --value 'value.amount' |
+		window 3s/2s |
+		reducebykey sum |
+		print >"$out/print.txt"
+	# A 3 s window cannot be made of 2 s batches (another pipeline: no
+	# checkpoint directory, which would hold the first pipeline's state).
+	unset DSTREAM_CHECKPOINT
+	produce --batch 2s --generate transactions --no-delay --start 0 --count 3 2>/dev/null |
+		window --ephemeral 3s/2s >/dev/null 2>"$out/error.txt" || true
+}
+
+# --- 7. State across batches: a running total per account -------------------
+#
+# updateStateByKey: every batch, every account's total so far (its state),
+# whether or not it has transactions in the batch. The seed's generator
+# steps 0-40 again; each batch prints every account seen so far.
+ex_running_totals() {
+	export DSTREAM_CHECKPOINT=$OUT/running_totals.checkpoint
+	produce --generate transactions --no-delay --start 0 --count 41 --batch 5s 2>/dev/null |
+		parse --csv 'id:int,date:date(01/02/2006),account_number,amount:decimal,description' |
+		keyby 'value.account_number' --value 'value.amount' |
+		updatestatebykey sum |
+		print >"$out/print.txt"
+}
+
+# --- 8. remember and slice: querying the stream's recent batches -------------
+#
+# The seed: a 5 s queueStream of (1 to 10).map(x => List(x % 4)), with
+# ssc.remember(Seconds(60)), then testStream.slice(startTime,
+# startTime + Seconds(10)) "to run queries against the underlying data
+# outside of the stream logic". remember keeps the last 60 s of batches in
+# its checkpoint directory; slice, a source, emits those of a time range as
+# a stream, so any stage can query them: here the batches of 0 s to 10 s
+# (5000 and 10000), then countbyvalue over the first 30 s.
+ex_remember_slice() {
+	ck=$OUT/remember_slice.checkpoint
+	produce --batch 5s --queue examples/queue/*.txt |
+		remember 60s --checkpoint "$ck" |
+		print >"$out/stream.txt"
+	slice 0 10000 "$ck" | print >"$out/slice-0-10000.txt"
+	slice 0 30000 "$ck" | glom | sink --with-time >"$out/slice-0-30000-glom.tsv"
+}
+
+# --- 9. Recovery: a pipeline stopped half way goes on where it stopped ------
+#
+# With a checkpoint directory, produce writes a checkpoint every
+# --checkpoint-every batches, every stage saves its state in it, and the
+# sink commits it once the batch files before it are on disk. Here batch 5
+# holds an amount that is not a number ("ten"): updatestatebykey stops the
+# pipeline there, with an error naming the batch and the record, after
+# checkpoint 2 (batch 4000) was committed. The input is fixed and the same
+# command runs again: every stage starts from checkpoint 2, produce reads
+# its input again and sends only batches 5000 to 7000, and the files of the
+# two runs together are those of a run that never stopped (compare with
+# uninterrupted/). `ls` shows which run wrote which files.
+ex_recovery() {
+	export DSTREAM_CHECKPOINT=$OUT/recovery.checkpoint
+	in=$OUT/recovery.input
+	rm -rf "$in" && mkdir -p "$in" && cp examples/recovery/*.tsv "$in"/
+	run() {
+		produce --batch 1s --keyed --checkpoint-every 2 --queue "$in"/*.tsv |
+			updatestatebykey sum |
+			sink --text-files "$out/totals" --suffix tsv
+	}
+	run 2>"$out/first-run.stderr" || echo "exit status $?" >>"$out/first-run.stderr"
+	ls "$out" >"$out/files-after-first-run.txt"
+	sed -i 's/\tten$/\t10/' "$in/5.tsv"
+	run
+	DSTREAM_CHECKPOINT=$OUT/recovery.uninterrupted
+	mkdir -p "$out/uninterrupted"
+	produce --batch 1s --keyed --queue "$in"/*.tsv |
+		updatestatebykey --ephemeral sum |
+		sink --text-files "$out/uninterrupted/totals" --suffix tsv
+}
+
 # --- the runner -------------------------------------------------------------
 
 all=(transactions queue queue_print queue_all_at_once events events_late
-	transactions_by_account join)
+	transactions_by_account join window running_totals remember_slice recovery)
 if [ $# -gt 0 ]; then names=("$@"); else names=("${all[@]}"); fi
 
 passed=0 failed=0

@@ -227,7 +227,7 @@ func newProduce(c *stage.Context) (any, error) {
 	if err := rewindable(c, mode, args); err != nil {
 		return nil, err
 	}
-	cp := &source.Checkpoints{Dir: c.Checkpoint, Every: c.Int("checkpoint-every"), Late: c.String("late")}
+	cp := &source.Checkpoints{Dir: c.Checkpoint, Every: c.Int("checkpoint-every"), Late: c.String("late"), Config: produceConfig(c)}
 	if cp.Every < 1 {
 		return nil, stage.Usagef("--checkpoint-every %d: want 1 or more batches", cp.Every)
 	}
@@ -241,6 +241,19 @@ func newProduce(c *stage.Context) (any, error) {
 		return nil, err
 	}
 	return &source.Checkpointed{Src: src.(stage.Source), CP: cp}, nil
+}
+
+// produceConfig is what a checkpoint records of produce's command line:
+// everything but the flags that do not change the batches.
+func produceConfig(c *stage.Context) string {
+	config := stage.StateConfig(c.Context, c.Spec)
+	var kept []string
+	for _, f := range strings.Fields(config) {
+		if !strings.HasPrefix(f, "--checkpoint-every=") && f != "--realtime=true" {
+			kept = append(kept, f)
+		}
+	}
+	return strings.Join(kept, " ")
 }
 
 // rewindable checks that produce can emit its batches again after a

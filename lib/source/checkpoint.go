@@ -30,7 +30,8 @@ import (
 // Files in the source's checkpoint directory (DIR/<id>/):
 //
 //	source-N     checkpoint N: the time of its last batch and the size of
-//	             the --late file then, "T LATESIZE\n"
+//	             the --late file then, "T LATESIZE\n", and produce's
+//	             configuration (Config), "ARGS\n"
 //	batches.log  procTime's boundaries, one "T COUNT\n" line per batch
 //
 // Re-reading the input from its start costs a pass over what was read
@@ -43,6 +44,10 @@ type Checkpoints struct {
 	// Late is the --late FILE, if any: appended to as the source reads, so
 	// its size is part of a checkpoint, cut back to at a restart.
 	Late string
+	// Config is produce's arguments and the flags that shape its batches:
+	// a restart with another input or batching would leave out the wrong
+	// batches, so it is refused.
+	Config string
 
 	flushLate func() error // set by the back end that writes Late
 	skipping  bool         // emitting again what the committed checkpoint covers
@@ -53,6 +58,7 @@ type Checkpoints struct {
 	nextID    uint64 // the next barrier's number
 	bounds    []boundary
 	log       *os.File // batches.log, for appending
+	logDirty  bool     // written since the last sync
 }
 
 // boundary is the end of a processing-time batch: its time, and how many
@@ -81,8 +87,13 @@ func (c *Checkpoints) Open() error {
 			return fmt.Errorf("restoring checkpoint %d: %w (the pipeline committed it, but produce has no record of it: is --checkpoint or --id different from the last run?)", n, err)
 		}
 		var t int64
-		if _, err := fmt.Sscanf(string(b), "%d %d\n", &t, &c.lateSize); err != nil {
-			return fmt.Errorf("restoring checkpoint %d: %s: %q is not a checkpoint record (want TIME LATESIZE)", n, filepath.Join(c.Dir.Path, name), b)
+		path := filepath.Join(c.Dir.Path, name)
+		first, config, _ := strings.Cut(string(b), "\n")
+		if _, err := fmt.Sscanf(first, "%d %d", &t, &c.lateSize); err != nil {
+			return fmt.Errorf("restoring checkpoint %d: %s: %q is not a checkpoint record (want TIME LATESIZE, then the configuration)", n, path, b)
+		}
+		if config = strings.TrimSuffix(config, "\n"); config != c.Config {
+			return fmt.Errorf("restoring checkpoint %d: %s was taken by 'produce %s', this run is 'produce %s': it would leave out the wrong batches; run with the arguments of the last run, or give the pipeline another checkpoint directory (or remove this one) to start over", n, path, config, c.Config)
 		}
 		c.skipTo, c.restarted, c.skipping, c.nextID = t, true, true, n+1
 		if err := c.cutLate(); err != nil {
@@ -160,6 +171,7 @@ func readBoundaries(path string) ([]boundary, error) {
 // logBoundary appends a processing-time batch's boundary; it is called
 // before the batch's last chunk goes out.
 func (c *Checkpoints) logBoundary(b boundary) error {
+	c.logDirty = true
 	_, err := fmt.Fprintf(c.log, "%d %d\n", b.time, b.count)
 	return err
 }
@@ -234,8 +246,11 @@ func (e *cpEmitter) Emit(b *frame.Batch) error {
 // barrier saves the record of the next checkpoint and writes its BARRIER.
 func (e *cpEmitter) barrier() error {
 	id := e.cp.nextID
-	if err := e.cp.log.Sync(); err != nil {
-		return fmt.Errorf("checkpoint %d: %w", id, err)
+	if e.cp.logDirty {
+		if err := e.cp.log.Sync(); err != nil {
+			return fmt.Errorf("checkpoint %d: %w", id, err)
+		}
+		e.cp.logDirty = false
 	}
 	var late int64
 	if e.cp.flushLate != nil {
@@ -248,7 +263,7 @@ func (e *cpEmitter) barrier() error {
 			late = fi.Size()
 		}
 	}
-	record := fmt.Sprintf("%d %d\n", e.last, late)
+	record := fmt.Sprintf("%d %d\n%s\n", e.last, late, e.cp.Config)
 	if err := e.cp.Dir.WriteFile(sourcePrefix+strconv.FormatUint(id, 10), []byte(record)); err != nil {
 		return fmt.Errorf("checkpoint %d: %w", id, err)
 	}
