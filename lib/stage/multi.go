@@ -64,6 +64,7 @@ type multiEvent struct {
 	q       *queued // batch's records and memory, recycled once processed
 	barrier frame.Barrier
 	err     error
+	clean   bool // the input ended right after its EOS or STOP
 }
 
 type multiInput struct {
@@ -74,6 +75,8 @@ type multiInput struct {
 	queue   []multiEvent
 	started bool // a batch of it has been processed
 	late    bool // it started later than another input (logged)
+	ending  bool // delivered EOS or STOP; its end is not yet confirmed
+	ended   bool // its end after EOS or STOP is confirmed
 
 	mu     sync.Mutex
 	file   *os.File
@@ -129,8 +132,14 @@ func (r *multiRun) run() error {
 	var grace <-chan time.Time
 	for {
 		done, err := r.step(ctx)
-		if done || err != nil {
+		if err != nil {
 			return err
+		}
+		if done {
+			if grace != nil {
+				return nil // stopping on a signal: the upstream is not waited for
+			}
+			return r.checkEnds()
 		}
 		select {
 		case ev := <-r.events:
@@ -138,6 +147,10 @@ func (r *multiRun) run() error {
 				return ev.err
 			}
 			in := r.ins[ev.in]
+			if ev.clean {
+				in.ended = true
+				continue
+			}
 			in.queue = append(in.queue, ev)
 		case sig := <-r.sio.Signals:
 			if grace != nil {
@@ -150,6 +163,38 @@ func (r *multiRun) run() error {
 			return r.out.WriteStop()
 		}
 	}
+}
+
+// checkEnds waits, once the output has ended, until every input that
+// delivered EOS or STOP has ended right after it: frames after them (two
+// captured streams concatenated) would be lost. The inputs a stage ended
+// without (see endEarly) are not waited for.
+func (r *multiRun) checkEnds() error {
+	pending := 0
+	for _, in := range r.ins {
+		if !in.ended && len(in.queue) > 0 && (in.queue[0].typ == frame.TypeEOS || in.queue[0].typ == frame.TypeStop) {
+			in.ending = true
+			pending++
+		}
+	}
+	for pending > 0 {
+		select {
+		case ev := <-r.events:
+			in := r.ins[ev.in]
+			switch {
+			case !in.ending:
+				// An input the output ended without: not read further.
+			case ev.err != nil:
+				return ev.err
+			case ev.clean:
+				in.ending = false
+				pending--
+			}
+		case <-r.sio.Signals:
+			return nil // done already; an upstream that stays open is not waited for
+		}
+	}
+	return nil
 }
 
 func (in *multiInput) setFile(f *os.File) bool {
@@ -177,7 +222,7 @@ func (in *multiInput) close() {
 func (r *multiRun) read(i int, in *multiInput) {
 	send := func(ev multiEvent) bool {
 		ev.in = i
-		if ev.err == nil {
+		if ev.err == nil && !ev.clean {
 			select {
 			case <-in.tokens:
 			case <-r.quit:
@@ -243,7 +288,19 @@ func (r *multiRun) read(i int, in *multiInput) {
 			}
 			ev.batch, ev.q, acc = &acc.b, acc, nil
 		}
-		if !send(ev) || f.Type == frame.TypeEOS || f.Type == frame.TypeStop {
+		if !send(ev) {
+			return
+		}
+		if f.Type == frame.TypeEOS || f.Type == frame.TypeStop {
+			at := rd.Offset()
+			switch f, err := rd.Next(); {
+			case err == io.EOF:
+				send(multiEvent{clean: true})
+			case err != nil:
+				fail("reading %s after %s: %w", in.name, ev.typ, err)
+			default:
+				fail("%s: %s after %s at byte offset %d: the input holds more than one stream (replay captured streams with 'produce --frames')", in.name, frameName(f), ev.typ, at)
+			}
 			return
 		}
 	}

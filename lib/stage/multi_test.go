@@ -287,3 +287,18 @@ func TestMultiSignal(t *testing.T) {
 		t.Fatalf("stdout\n%s", got)
 	}
 }
+
+// A named input that goes on after its EOS (two captured streams
+// concatenated) is an error once the output has ended, as for stdin.
+func TestMultiFramesAfterEOS(t *testing.T) {
+	dir := t.TempDir()
+	b := writeFile(t, dir, "b", batch(1000, "b1"), "EOS", batch(2000, "b2"), "EOS")
+	res := run(t, zipSpec, frames(t, batch(1000, "a1"), "EOS"), b)
+	if got := describe(res.stdout); res.code != ExitRuntime || got != "BATCH 1000 0:a1 1:b1\nEOS" {
+		t.Fatalf("exit %d, stdout\n%s", res.code, got)
+	}
+	want := "zip: " + b + ": BATCH 2000 after EOS at byte offset "
+	if !strings.HasPrefix(res.stderr, want) || !strings.HasSuffix(res.stderr, ": the input holds more than one stream (replay captured streams with 'produce --frames')\n") {
+		t.Fatalf("stderr %q, want %q...", res.stderr, want)
+	}
+}
