@@ -40,28 +40,8 @@ func TestCountByValue(t *testing.T) {
 
 // Counting a chunk's partitions in parallel gives what counting them one
 // after another gives, elements in the same order.
-func TestCountByValueParallelSameAsSequential(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	var in []*frame.Batch
-	for c := range 3 {
-		b := &frame.Batch{Time: int64(1000 + 1000*(c/2)), Interval: 1000, More: c == 0}
-		for range 3 {
-			var recs []frame.Record
-			for range 3000 {
-				r := frame.Record{Value: []byte(fmt.Sprintf("v%d", rng.IntN(3000)))}
-				if rng.IntN(2) == 0 {
-					r.Key, r.Keyed = []byte(fmt.Sprintf("k%d", rng.IntN(3))), true
-				}
-				recs = append(recs, r)
-			}
-			b.Partitions = append(b.Partitions, frame.Partition{Records: recs})
-		}
-		in = append(in, b)
-	}
-	run := func(par string) string {
-		return renderTimed(runStateful(t, newStage(t, CountByValue, nil, "--parallelism", par), in, false))
-	}
-	if got, want := run("3"), run("1"); got != want {
-		t.Fatalf("--parallelism 3 differs from 1: %s", firstDiff(got, want))
-	}
+func TestCountByValueParallel(t *testing.T) {
+	checkParallel(t, CountByValue, chunksForParallel(3, true, func(rng *rand.Rand) string {
+		return fmt.Sprintf("v%d", rng.IntN(3000))
+	}))
 }

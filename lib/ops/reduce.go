@@ -31,11 +31,16 @@ Keys are ignored: keyed records reduce by their values. An empty batch
 gives an empty batch (Spark's reduce has no value to give). The output
 batch has the input's time and interval and one partition.
 
+--parallelism N (default 0: GOMAXPROCS) reduces a chunk's partitions on up
+to N goroutines, then merges the results in partition order: the output is
+the same whatever N (--expr reduces on one).
+
 Example:
    produce --batch 1s --queue a.txt b.txt | reduce sum | sink --with-time`,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "sep", Value: ",", Usage: "concat's separator `SEP`"},
 		&cli.StringFlag{Name: "expr", Usage: "reduce with expression `EXPR` over a and b (a + b) instead of FN"},
+		parallelismFlag,
 	},
 	MinArgs: 0, MaxArgs: 1,
 	Kind: stage.KindOperator,
@@ -50,6 +55,16 @@ type reduce struct {
 	buf  []byte
 	rec  [1]frame.Record
 	out  frame.Batch
+	par  int       // --parallelism
+	part []reduced // per partition of a chunk reduced in parallel
+}
+
+// reduced is one partition's accumulator, reduced in parallel with the
+// other partitions' and merged in partition order.
+type reduced struct {
+	acc Acc
+	bad int // the record that failed
+	err error
 }
 
 func newReduce(c *stage.Context) (any, error) {
@@ -57,10 +72,57 @@ func newReduce(c *stage.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &reduce{red: red, ex: ex}, nil
+	par, err := parallelismArg(c)
+	if err != nil {
+		return nil, err
+	}
+	return &reduce{red: red, ex: ex, par: par}, nil
+}
+
+// parallel reduces the chunk's partitions on several goroutines and merges
+// them, in partition order, into r.acc.
+func (r *reduce) parallel(b *frame.Batch) error {
+	n := len(b.Partitions)
+	if len(r.part) < n {
+		r.part = make([]reduced, n)
+	}
+	inParallel(min(r.par, n), n, func(_, pi int) error {
+		t := &r.part[pi]
+		t.acc.Reset()
+		t.err = nil
+		for k := range b.Partitions[pi].Records {
+			if err := r.red.Add(&t.acc, b.Partitions[pi].Records[k].Value); err != nil {
+				t.bad, t.err = k, r.red.valueError(err)
+				return t.err
+			}
+		}
+		return nil
+	})
+	for pi := range n {
+		t := &r.part[pi]
+		if t.err != nil {
+			return fmt.Errorf("batch %d: record %d: %w", b.Time, r.seen+t.bad, t.err)
+		}
+		r.red.Merge(&r.acc, &t.acc)
+		r.seen += len(b.Partitions[pi].Records)
+	}
+	return nil
 }
 
 func (r *reduce) Process(_ context.Context, b *frame.Batch, out stage.Emitter) error {
+	if r.ex == nil && r.par > 1 && len(b.Partitions) > 1 && b.Len() >= parallelMinRecords {
+		if err := r.parallel(b); err != nil {
+			return err
+		}
+	} else {
+		if err := r.sequential(b); err != nil {
+			return err
+		}
+	}
+	return r.end(b, out)
+}
+
+func (r *reduce) sequential(b *frame.Batch) error {
 	for _, p := range b.Partitions {
 		for _, rec := range p.Records {
 			var err error
@@ -75,6 +137,11 @@ func (r *reduce) Process(_ context.Context, b *frame.Batch, out stage.Emitter) e
 			r.seen++
 		}
 	}
+	return nil
+}
+
+// end emits the batch's result after its last chunk.
+func (r *reduce) end(b *frame.Batch, out stage.Emitter) error {
 	if b.More {
 		return nil
 	}
