@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"fmt"
+	"iter"
 	"strings"
 
 	"dstream/lib/expr"
@@ -28,7 +29,10 @@ int(value), num(value) and split(value, ",") work. Combiners keep their
 expression types between calls (a list stays a list) and become text only
 at output: a string as is, a number in decimal, a list or map as JSON.
 Partitions are combined in partition order, the first partition's
-combiner as a.
+combiner as a. --parallelism N (default 0: GOMAXPROCS) combines a batch's
+partitions on up to N goroutines, each with its own copies of the
+expressions: partitions meet only in --merge-combiners, so the output is
+the same whatever N.
 
 Records must be keyed (use keyby or produce --keyed first). The output
 batch has the input's time and interval and --partitions partitions: a key
@@ -44,6 +48,7 @@ Example (the average of each key's values, as [sum,count]):
 		&cli.StringFlag{Name: "create", Usage: "combiner of a first value: `EXPR` over value"},
 		&cli.StringFlag{Name: "merge-value", Usage: "combiner and one more value: `EXPR` over a and value"},
 		&cli.StringFlag{Name: "merge-combiners", Usage: "two combiners: `EXPR` over a and b"},
+		parallelismFlag,
 	}, keyedFlags()...),
 	Kind: stage.KindOperator,
 	New:  newCombineByKey,
@@ -57,7 +62,27 @@ type combineByKey struct {
 	buf                           []byte
 	ends                          []int
 	out                           keyedOutput
+
+	par      int          // --parallelism
+	open     bool         // a batch is coming in chunks
+	parallel bool         // this batch is combined partition by partition, in parallel
+	nparts   int          // this batch's partitions
+	tables   []*combTable // per partition, for a batch combined in parallel
+	progs    []combProgs  // per goroutine, its copies of --create and --merge-value
 }
+
+// combTable is one partition's combiners, kept across the chunks of a
+// batch combined in parallel: partitions never meet before
+// --merge-combiners, so each is combined on its own, as one after another.
+type combTable struct {
+	keys  keyTable
+	combs []any
+	from  int // the keys before this chunk's
+	bad   int // the record that failed
+	err   error
+}
+
+type combProgs struct{ create, mergeValue *expr.Program }
 
 // partCombiner is a key's combiner in one input partition.
 type partCombiner struct {
@@ -80,6 +105,9 @@ func newCombineByKey(c *stage.Context) (any, error) {
 		return nil, stage.Usagef("want --create, --merge-value and --merge-combiners, missing %s (see 'combinebykey --help')", strings.Join(missing, ", "))
 	}
 	cb := &combineByKey{out: keyedOutput{parts: parts}}
+	if cb.par, err = parallelismArg(c); err != nil {
+		return nil, err
+	}
 	for _, p := range []struct {
 		flag string
 		prog **expr.Program
@@ -97,15 +125,27 @@ func newCombineByKey(c *stage.Context) (any, error) {
 }
 
 func (cb *combineByKey) Process(_ context.Context, b *frame.Batch, out stage.Emitter) error {
-	for part, p := range b.Partitions {
-		for _, rec := range p.Records {
-			if !rec.Keyed {
-				return noKeyError("combinebykey", b.Time, cb.seen)
+	if !cb.open {
+		// The mode is chosen per batch: its chunks share their combiners.
+		cb.nparts = len(b.Partitions)
+		cb.parallel = cb.par > 1 && cb.nparts > 1
+	}
+	cb.open = b.More
+	if cb.parallel {
+		if err := cb.combineParallel(b); err != nil {
+			return err
+		}
+	} else {
+		for part, p := range b.Partitions {
+			for _, rec := range p.Records {
+				if !rec.Keyed {
+					return noKeyError("combinebykey", b.Time, cb.seen)
+				}
+				if err := cb.add(part, &rec); err != nil {
+					return fmt.Errorf("batch %d: record %d (key %q): %w", b.Time, cb.seen, rec.Key, err)
+				}
+				cb.seen++
 			}
-			if err := cb.add(part, &rec); err != nil {
-				return fmt.Errorf("batch %d: record %d (key %q): %w", b.Time, cb.seen, rec.Key, err)
-			}
-			cb.seen++
 		}
 	}
 	if b.More {
@@ -113,11 +153,16 @@ func (cb *combineByKey) Process(_ context.Context, b *frame.Batch, out stage.Emi
 	}
 	defer cb.reset()
 	cb.buf, cb.ends = cb.buf[:0], cb.ends[:0]
-	for i, pcs := range cb.combs {
-		c := pcs[0].c
-		for _, pc := range pcs[1:] {
+	for i, key := range cb.keys.keys {
+		var c any
+		first := true
+		for pc := range cb.partCombiners(i, key) {
+			if first {
+				c, first = pc, false
+				continue
+			}
 			cb.mergeComb.Set("a", c)
-			cb.mergeComb.Set("b", pc.c)
+			cb.mergeComb.Set("b", pc)
 			var err error
 			if c, err = cb.mergeComb.Run(); err != nil {
 				return fmt.Errorf("batch %d: key %q: --merge-combiners %s: %w", b.Time, cb.keys.keys[i], cb.mergeComb.Source(), err)
@@ -139,6 +184,84 @@ func (cb *combineByKey) Process(_ context.Context, b *frame.Batch, out stage.Emi
 }
 
 // add folds one record of input partition part into its key's combiner.
+// partCombiners returns key i's combiners, in partition order.
+func (cb *combineByKey) partCombiners(i int, key string) iter.Seq[any] {
+	return func(yield func(any) bool) {
+		if !cb.parallel {
+			for _, pc := range cb.combs[i] {
+				if !yield(pc.c) {
+					return
+				}
+			}
+			return
+		}
+		for _, t := range cb.tables[:cb.nparts] {
+			if j, ok := t.keys.idx[key]; ok && !yield(t.combs[j]) {
+				return
+			}
+		}
+	}
+}
+
+// combineParallel combines each partition of the chunk into its own table,
+// on several goroutines, and adds the chunk's new keys to the batch's keys
+// in the order of their first record.
+func (cb *combineByKey) combineParallel(b *frame.Batch) error {
+	n := len(b.Partitions)
+	for len(cb.tables) < n {
+		cb.tables = append(cb.tables, &combTable{})
+	}
+	workers := min(cb.par, n)
+	for len(cb.progs) < workers {
+		cb.progs = append(cb.progs, combProgs{cb.create.Clone(), cb.mergeValue.Clone()})
+	}
+	inParallel(workers, n, func(w, pi int) error {
+		t, pr := cb.tables[pi], cb.progs[w]
+		t.from, t.err = t.keys.len(), nil
+		for k := range b.Partitions[pi].Records {
+			rec := &b.Partitions[pi].Records[k]
+			if !rec.Keyed {
+				t.bad, t.err = k, errNoKey
+				return t.err
+			}
+			i, isNew := t.keys.lookup(rec.Key)
+			v := expr.Value(rec.Value)
+			if isNew {
+				pr.create.Set("value", v)
+				c, err := pr.create.Run()
+				if err != nil {
+					t.bad, t.err = k, fmt.Errorf("--create %s: %w", pr.create.Source(), err)
+					return t.err
+				}
+				t.combs = append(t.combs[:i], c)
+				continue
+			}
+			pr.mergeValue.Set("a", t.combs[i])
+			pr.mergeValue.Set("value", v)
+			c, err := pr.mergeValue.Run()
+			if err != nil {
+				t.bad, t.err = k, fmt.Errorf("--merge-value %s: %w", pr.mergeValue.Source(), err)
+				return t.err
+			}
+			t.combs[i] = c
+		}
+		return nil
+	})
+	for pi, t := range cb.tables[:n] {
+		switch {
+		case t.err == errNoKey:
+			return noKeyError("combinebykey", b.Time, cb.seen+t.bad)
+		case t.err != nil:
+			return fmt.Errorf("batch %d: record %d (key %q): %w", b.Time, cb.seen+t.bad, b.Partitions[pi].Records[t.bad].Key, t.err)
+		}
+		for _, key := range t.keys.keys[t.from:] {
+			cb.keys.lookupString(key)
+		}
+		cb.seen += len(b.Partitions[pi].Records)
+	}
+	return nil
+}
+
 func (cb *combineByKey) add(part int, rec *frame.Record) error {
 	i, isNew := cb.keys.lookup(rec.Key)
 	if isNew {
@@ -178,5 +301,10 @@ func (cb *combineByKey) reset() {
 	cb.keys.reset()
 	clear(cb.combs)
 	cb.combs = cb.combs[:0]
+	for _, t := range cb.tables {
+		t.keys.reset()
+		clear(t.combs)
+		t.combs = t.combs[:0]
+	}
 	cb.seen = 0
 }

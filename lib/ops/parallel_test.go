@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"dstream/lib/frame"
@@ -81,5 +82,25 @@ func TestReduceParallel(t *testing.T) {
 	}), "sum")
 	if want := `error: batch 1000: record 10946: "x" is not a decimal number (sum wants numbers like 12, -3.25 or 1e3)`; lastLine(got) != want {
 		t.Fatalf("got %q, want %q", lastLine(got), want)
+	}
+}
+
+func TestCombineByKeyParallel(t *testing.T) {
+	args := []string{"--create", "[num(value), 1]", "--merge-value", "[a[0] + num(value), a[1] + 1]", "--merge-combiners", "[a[0] + b[0], a[1] + b[1]]"}
+	values := func(rng *rand.Rand) string { return fmt.Sprint(rng.IntN(100)) }
+	checkParallel(t, CombineByKey, chunksForParallel(6, false, values), args...)
+	got := checkParallel(t, CombineByKey, chunksForParallel(7, true, values), args...)
+	if want := "error: batch 2000: record 6100 has no key (combinebykey wants keyed records; use keyby first)"; lastLine(got) != want {
+		t.Fatalf("got %q, want %q", lastLine(got), want)
+	}
+	bad := chunksForParallel(8, false, func(rng *rand.Rand) string {
+		if rng.IntN(4000) == 0 {
+			return "x"
+		}
+		return "1"
+	})
+	got = checkParallel(t, CombineByKey, bad, args...)
+	if !strings.Contains(lastLine(got), "error: batch ") || !strings.Contains(lastLine(got), "num(value)") {
+		t.Fatalf("bad value: %q", lastLine(got))
 	}
 }
