@@ -20,9 +20,8 @@ package dstream_test
 // Each point has its own seed, printed when it fails; -chaos.seed N runs
 // that point alone (the same signals in the same order, at the same
 // delays; the processes' own timing differs). -chaos.long runs 200 points
-// a test instead of 20, -chaos.parallel N that many pipelines at once (6),
-// and -chaos.strict fails on the known bugs too (see chaosStrict). The
-// stages are built without -race whatever the test runs under: the
+// a test instead of 20, and -chaos.parallel N that many pipelines at once
+// (6). The stages are built without -race whatever the test runs under: the
 // pipelines run on the wall clock (--realtime) and must stay short.
 
 import (
@@ -50,12 +49,6 @@ var (
 	chaosSeed     = flag.Uint64("chaos.seed", 0, "chaos tests: run only the point with this seed (printed when a point fails)")
 	chaosLong     = flag.Bool("chaos.long", false, "chaos tests: a soak run of 200 points a test instead of 20")
 	chaosParallel = flag.Int("chaos.parallel", 6, "chaos tests: pipelines run at once (they mostly wait on the clock)")
-	// Known bugs (reported with issue 4) are logged, not failed, unless
-	// -chaos.strict: produce writes late lines twice after a restart that
-	// finds no committed checkpoint, and after a SIGTERM; a sink killed in
-	// the middle of a file leaves its temporary file in the output
-	// directory. Make it true once they are fixed.
-	chaosStrict = flag.Bool("chaos.strict", false, "chaos tests: fail on the known bugs too (late lines twice, temporary files left in the output)")
 )
 
 // chaosStages are the pipeline's command lines; {in} is the input file and
@@ -522,20 +515,14 @@ func (e *chaosEnv) point(t *testing.T, seed uint64, mode chaosMode) int {
 	if e.refErr != nil {
 		t.Fatal(e.refErr)
 	}
-	diff, known := diffDirs(filepath.Join(e.ref, "out"), filepath.Join(dir, "out"))
-	known += diffFile("late.csv", filepath.Join(e.ref, "late.csv"), filepath.Join(dir, "late.csv"))
-	if *chaosStrict {
-		diff += known
-	} else if known != "" {
-		t.Logf("known bugs (not failed without -chaos.strict):\n%s", known)
-	}
+	diff := diffDirs(filepath.Join(e.ref, "out"), filepath.Join(dir, "out")) +
+		diffFile("late.csv", filepath.Join(e.ref, "late.csv"), filepath.Join(dir, "late.csv"))
 	if diff != "" {
 		fail("the output differs from the reference run's:\n%s", diff)
 	}
 	if tmp, _ := filepath.Glob(filepath.Join(dir, "ck", "*", ".*.tmp*")); len(tmp) > 0 {
-		// Killed writes leave their temporary files behind: harmless, but
-		// nothing removes them.
-		t.Logf("%d temporary files left in the checkpoint directory: %v", len(tmp), tmp)
+		// A killed write's temporary file is removed when its stage starts again.
+		fail("%d temporary files left in the checkpoint directory: %v", len(tmp), tmp)
 	}
 	t.Logf("history:\n%s", history.String())
 	return sent
@@ -549,10 +536,10 @@ func ifElse[T any](cond bool, a, b T) T {
 	return b
 }
 
-// diffDirs lists the files missing from got, the extra ones, and those
-// that differ; "" when the directories hold the same files. Temporary files
-// left behind are listed apart, in known.
-func diffDirs(want, got string) (diff, known string) {
+// diffDirs lists the files missing from got, the extra ones (temporary
+// files left behind included), and those that differ; "" when the
+// directories hold the same files.
+func diffDirs(want, got string) string {
 	names := func(dir string) []string {
 		entries, _ := os.ReadDir(dir)
 		var n []string
@@ -571,8 +558,6 @@ func diffDirs(want, got string) (diff, known string) {
 	for _, n := range gotNames {
 		switch {
 		case slices.Contains(wantNames, n):
-		case strings.HasPrefix(n, ".") && strings.Contains(n, ".tmp"):
-			known += fmt.Sprintf("  extra: %s (a temporary file left behind)\n", n)
 		default:
 			fmt.Fprintf(&b, "  extra: %s\n", n)
 		}
@@ -582,7 +567,7 @@ func diffDirs(want, got string) (diff, known string) {
 			b.WriteString(diffFile(n, filepath.Join(want, n), filepath.Join(got, n)))
 		}
 	}
-	return b.String(), known
+	return b.String()
 }
 
 // diffFile names the first line where two files differ; "" when they are

@@ -40,7 +40,33 @@ func Open(root, id string) (*Dir, error) {
 	if err := mkdir(path); err != nil {
 		return nil, err
 	}
+	// The stage's directory is its own: a temporary file in it is from a
+	// write that was killed before its rename.
+	if err := RemoveTemps(path, func(string) bool { return true }); err != nil {
+		return nil, fmt.Errorf("checkpoint directory: %w", err)
+	}
 	return &Dir{Root: root, Path: path}, nil
+}
+
+// RemoveTemps removes the temporary files that CreateAtomic made in dir and
+// never renamed (their writer was killed), for the files whose names
+// match: nothing else would ever remove them.
+func RemoveTemps(dir string, match func(name string) bool) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name, ok := strings.CutPrefix(e.Name(), ".")
+		i := strings.LastIndex(name, ".tmp")
+		if !ok || i < 0 || !match(name[:i]) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	return nil
 }
 
 func mkdir(path string) error {
@@ -95,7 +121,7 @@ func (d *Dir) Committed() (uint64, bool, error) {
 	}
 	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil {
-		return 0, false, fmt.Errorf("%s: not a checkpoint number: %q", filepath.Join(d.Root, committedFile), b)
+		return 0, false, fmt.Errorf("%s: not a checkpoint number: %q (the sink writes it whole; damaged, it cannot tell which checkpoint to restore: remove the checkpoint directory to start the pipeline over)", filepath.Join(d.Root, committedFile), b)
 	}
 	return n, true, nil
 }

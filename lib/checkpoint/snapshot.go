@@ -81,7 +81,10 @@ func DecodeSnapshot(b []byte) (Meta, []byte, error) {
 	fail := func(off int, format string, args ...any) (Meta, []byte, error) {
 		return m, nil, &SnapshotError{Offset: int64(off), Msg: fmt.Sprintf(format, args...)}
 	}
-	if len(b) < len(snapshotMagic)+1 || string(b[:len(snapshotMagic)]) != snapshotMagic {
+	if len(b) <= len(snapshotMagic) && snapshotMagic[:len(b)] == string(b) {
+		return fail(len(b), "snapshot cut short in its header (%d bytes)", len(b))
+	}
+	if len(b) <= len(snapshotMagic) || string(b[:len(snapshotMagic)]) != snapshotMagic {
 		return fail(0, "not a dstream snapshot (no %q at its start)", snapshotMagic)
 	}
 	if v := b[len(snapshotMagic)]; v != SnapshotVersion {

@@ -84,6 +84,11 @@ chunk, in order. --realtime
 paces --event-time, --queue and --frames by the wall clock: batch T goes out at
 start + (T - first T); without it they run as fast as they can.
 
+With a checkpoint directory produce rewinds after a restart by reading its input
+again. stdin, a named pipe, --socket and --watch cannot be read again: with --wal
+what they give is appended to a log in DIR/ID/wal before it is batched, and a
+restart reads the log first, then goes on with the input it is given now.
+
 Examples:
    produce --batch 1s access.log
    tail -f app.log | produce --batch 500ms --keyed
@@ -93,6 +98,7 @@ Examples:
    produce --frames out/batch-*
    produce --batch 1s --socket localhost:9999
    produce --batch 2s --watch incoming/
+   tail -f app.log | produce --batch 1s --wal --checkpoint ck | sink --text-files out/app
    produce --generate transactions --no-delay --start 0 | sink --with-time`,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "batch", Value: "1s", Usage: "batch interval `D`, a Go duration of whole ms"},
@@ -121,6 +127,7 @@ Examples:
 		&cli.BoolFlag{Name: "no-delay", Usage: "--generate: no sleeping; a virtual clock from --start stamps the lines"},
 		&cli.Int64Flag{Name: "count", Usage: "--generate: stop after `N` lines"},
 		&cli.IntFlag{Name: "checkpoint-every", Value: 10, Usage: "with --checkpoint: a checkpoint (BARRIER) every `N` batches"},
+		&cli.BoolFlag{Name: "wal", Usage: "with --checkpoint: log what stdin, a named pipe, --socket or --watch gives in the checkpoint directory, so a restart can read it again"},
 	},
 	New: newProduce,
 }
@@ -150,6 +157,7 @@ var produceFlagModes = map[string][]produceMode{
 	"time-layout": {modeEvent},
 	"lateness":    {modeEvent},
 	"late":        {modeEvent},
+	"wal":         {modeLines, modeEvent, modeSocket, modeWatch},
 	"realtime":    {modeEvent, modeQueue, modeFrames},
 	"all-at-once": {modeQueue},
 	"default":     {modeQueue},
@@ -222,7 +230,10 @@ func newProduce(c *stage.Context) (any, error) {
 		if c.IsSet("checkpoint-every") {
 			return nil, stage.Usagef("--checkpoint-every needs a checkpoint directory (--checkpoint DIR or %s)", stage.EnvCheckpoint)
 		}
-		return newProduceSource(c, mode, common, args)
+		if c.Bool("wal") {
+			return nil, stage.Usagef("--wal needs a checkpoint directory to keep its log in (--checkpoint DIR or %s)", stage.EnvCheckpoint)
+		}
+		return newProduceSource(c, mode, common, args, nil)
 	}
 	if err := rewindable(c, mode, args); err != nil {
 		return nil, err
@@ -235,7 +246,14 @@ func newProduce(c *stage.Context) (any, error) {
 		return nil, err
 	}
 	common.CP = cp
-	src, err := newProduceSource(c, mode, common, args)
+	var wal *source.WAL
+	if c.Bool("wal") {
+		wal = source.NewWAL(cp, source.WALConfig{Header: c.Bool("header"), Whole: mode == modeWatch, Log: c.Log})
+	}
+	src, err := newProduceSource(c, mode, common, args, wal)
+	if err == nil && wal != nil {
+		err = wal.Open() // once the flags are known to be right: it writes
+	}
 	if err != nil {
 		cp.Close()
 		return nil, err
@@ -258,13 +276,27 @@ func produceConfig(c *stage.Context) string {
 
 // rewindable checks that produce can emit its batches again after a
 // restart, which it does by reading its input again (see
-// source.Checkpoints): files, not stdin or a socket; lines made without the
+// source.Checkpoints): files, or, with --wal, the log of what stdin, a
+// named pipe, a socket or a watched directory gave; lines made without the
 // clock.
 func rewindable(c *stage.Context, mode produceMode, args []string) error {
-	const way = "give files, or run without --checkpoint"
+	if c.Bool("wal") {
+		// A file would be read twice after a restart: from the log, then
+		// again as the live input.
+		for _, name := range args {
+			if fi, err := os.Stat(name); name != "-" && err == nil && fi.Mode().IsRegular() {
+				return stage.Usagef("--wal: %s is a regular file, which produce reads again after a restart without a log; --wal is for stdin, named pipes, --socket and --watch: give only those, or drop --wal", name)
+			}
+		}
+		return nil
+	}
+	way := "give files, or run without --checkpoint"
+	if slices.Contains(produceFlagModes["wal"], mode) {
+		way = "give --wal to log it in the checkpoint directory, give files, or run without --checkpoint"
+	}
 	switch mode {
 	case modeSocket, modeWatch:
-		return stage.Usagef("--checkpoint: %s input cannot be read again after a restart, and produce rewinds by reading its input again; %s", mode, way)
+		return stage.Usagef("--checkpoint: %s input cannot be read again after a restart, and produce rewinds by reading its input again; give --wal to log it in the checkpoint directory, or run without --checkpoint", mode)
 	case modeGenerate:
 		if !c.Bool("no-delay") {
 			return stage.Usagef("--checkpoint: --generate without --no-delay stamps lines with the clock, so a restart cannot make the same lines again; give --no-delay, or run without --checkpoint")
@@ -285,8 +317,9 @@ func rewindable(c *stage.Context, mode produceMode, args []string) error {
 	return nil
 }
 
-// newProduceSource builds the back end of mode.
-func newProduceSource(c *stage.Context, mode produceMode, common source.Common, args []string) (any, error) {
+// newProduceSource builds the back end of mode; with wal, its line inputs
+// go through the log.
+func newProduceSource(c *stage.Context, mode produceMode, common source.Common, args []string, wal *source.WAL) (any, error) {
 	var err error
 	switch mode {
 	case modeFrames:
@@ -304,8 +337,14 @@ func newProduceSource(c *stage.Context, mode produceMode, common source.Common, 
 	case modeQueue:
 		return newProduceQueue(c, common, lc, args)
 	case modeSocket:
+		if wal != nil {
+			return source.NewWALSocket(c.String("socket"), lines, wal), nil
+		}
 		return source.NewSocket(c.String("socket"), lines), nil
 	case modeWatch:
+		if wal != nil {
+			return source.NewWALWatch(c.String("watch"), lines, wal), nil
+		}
 		return source.NewWatch(c.String("watch"), lines), nil
 	case modeEvent:
 		if lines.Layout, err = source.ParseTimeLayout(c.String("time-layout")); err != nil {
@@ -315,6 +354,9 @@ func newProduceSource(c *stage.Context, mode produceMode, common source.Common, 
 			return nil, err
 		}
 		lines.Late, lines.Realtime = c.String("late"), c.Bool("realtime")
+	}
+	if wal != nil {
+		return source.NewWALLines(lines, wal), nil
 	}
 	return source.NewLines(lines), nil
 }

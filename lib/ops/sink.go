@@ -131,6 +131,16 @@ func newSink(c *stage.Context) (any, error) {
 		if err := os.MkdirAll(filepath.Dir(s.prefix), 0o777); err != nil {
 			return nil, err
 		}
+		// A sink killed inside a batch leaves that file's temporary copy;
+		// the batch is written again whole after a restart.
+		base := filepath.Base(s.prefix) + "-"
+		ours := func(name string) bool {
+			t, ok := strings.CutPrefix(name, base)
+			return ok && t != "" && (t[0] == '-' || t[0] >= '0' && t[0] <= '9')
+		}
+		if err := checkpoint.RemoveTemps(filepath.Dir(s.prefix), ours); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }

@@ -3,11 +3,13 @@ package source
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,11 +35,21 @@ import (
 //	             the --late file then, "T LATESIZE\n", and produce's
 //	             configuration (Config), "ARGS\n"
 //	batches.log  procTime's boundaries, one "T COUNT\n" line per batch
+//	wal/         with --wal, the write-ahead log of an input that cannot
+//	             be read again (wal.go): the input read again at a restart
 //
 // Re-reading the input from its start costs a pass over what was read
 // before the checkpoint (about a second per GB); in exchange a source
 // keeps no offsets that a change of the files would invalidate silently:
 // a file that shrank ends the replay with an error.
+//
+// With a write-ahead log the input read again may start after its first
+// record, where the log's oldest kept segment starts (see WAL): the
+// boundaries are then counted from there (base), only those from the
+// committed checkpoint's batch on are kept (the records before it make
+// that one batch, which is not sent), and batches.log is cut back to them
+// at a restart and, in a long run, as checkpoints are committed. The log
+// is fsynced before each checkpoint's record is written.
 type Checkpoints struct {
 	Dir   *checkpoint.Dir
 	Every int // whole batches between barriers; >= 1
@@ -50,6 +62,7 @@ type Checkpoints struct {
 	Config string
 
 	flushLate func() error // set by the back end that writes Late
+	lateBytes func() int64 // likewise: Late's size, what is buffered included
 	skipping  bool         // emitting again what the committed checkpoint covers
 	lateSize  int64        // Late's size at the committed checkpoint
 
@@ -59,7 +72,19 @@ type Checkpoints struct {
 	bounds    []boundary
 	log       *os.File // batches.log, for appending
 	logDirty  bool     // written since the last sync
+
+	// The write-ahead log (--wal), set by WAL.Open: synced before each
+	// checkpoint's record is written, collected once one is committed.
+	wal       *WAL
+	base      int64      // records of the input before the first one read again: bounds count from there
+	recent    []boundary // with a WAL: the boundaries from the committed checkpoint's batch on, counted from the input's start
+	logLines  int        // with a WAL: the lines batches.log holds
+	collected uint64     // the committed checkpoint the WAL was last collected for
 }
+
+// logCompact is how many boundaries before the committed checkpoint's
+// batch batches.log may hold before it is cut back (with a WAL).
+const logCompact = 4096
 
 // boundary is the end of a processing-time batch: its time, and how many
 // records had been read when it ended.
@@ -90,7 +115,7 @@ func (c *Checkpoints) Open() error {
 		path := filepath.Join(c.Dir.Path, name)
 		first, config, _ := strings.Cut(string(b), "\n")
 		if _, err := fmt.Sscanf(first, "%d %d", &t, &c.lateSize); err != nil {
-			return fmt.Errorf("restoring checkpoint %d: %s: %q is not a checkpoint record (want TIME LATESIZE, then the configuration)", n, path, b)
+			return fmt.Errorf("restoring checkpoint %d: %s: %q is not a checkpoint record (want TIME LATESIZE, then the configuration); remove the checkpoint directory to start the pipeline over", n, path, b)
 		}
 		if config = strings.TrimSuffix(config, "\n"); config != c.Config {
 			return fmt.Errorf("restoring checkpoint %d: %s was taken by 'produce %s', this run is 'produce %s': it would leave out the wrong batches; run with the arguments of the last run, or give the pipeline another checkpoint directory (or remove this one) to start over", n, path, config, c.Config)
@@ -102,6 +127,8 @@ func (c *Checkpoints) Open() error {
 		if err := pruneRecords(c.Dir); err != nil {
 			return err
 		}
+	} else if err := c.openZero(); err != nil {
+		return err
 	}
 	path := filepath.Join(c.Dir.Path, batchLogName)
 	if c.bounds, err = readBoundaries(path); err != nil {
@@ -109,6 +136,34 @@ func (c *Checkpoints) Open() error {
 	}
 	c.log, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	return err
+}
+
+// openZero stands for the committed checkpoint when there is none yet:
+// checkpoint 0, the --late file's size before the pipeline's first run,
+// recorded then and kept. A run that died before its first commit may
+// have written late lines, which a restart writes again: it cuts the file
+// back to that size first.
+func (c *Checkpoints) openZero() error {
+	if c.Late == "" {
+		return nil
+	}
+	name := sourcePrefix + "0"
+	b, err := c.Dir.ReadFile(name)
+	if errors.Is(err, os.ErrNotExist) {
+		if fi, err := os.Stat(c.Late); err == nil {
+			c.lateSize = fi.Size()
+		}
+		return c.Dir.WriteFile(name, fmt.Appendf(nil, "0 %d\n%s\n", c.lateSize, c.Config))
+	}
+	if err != nil {
+		return err
+	}
+	var t int64
+	first, _, _ := strings.Cut(string(b), "\n")
+	if _, err := fmt.Sscanf(first, "%d %d", &t, &c.lateSize); err != nil {
+		return fmt.Errorf("%s: %q is not a checkpoint record (want TIME LATESIZE, then the configuration); remove the checkpoint directory to start the pipeline over", filepath.Join(c.Dir.Path, name), b)
+	}
+	return c.cutLate()
 }
 
 // cutLate cuts the --late file back to its size at the committed
@@ -172,16 +227,113 @@ func readBoundaries(path string) ([]boundary, error) {
 // before the batch's last chunk goes out.
 func (c *Checkpoints) logBoundary(b boundary) error {
 	c.logDirty = true
+	b.count += c.base
+	if c.wal != nil {
+		c.recent = append(c.recent, b)
+		c.logLines++
+	}
 	_, err := fmt.Fprintf(c.log, "%d %d\n", b.time, b.count)
 	return err
 }
 
-// Close closes the log.
-func (c *Checkpoints) Close() error {
-	if c.log == nil {
-		return nil
+// findBound returns the index of the boundary of batch t.
+func findBound(bounds []boundary, t int64) (int, bool) {
+	return slices.BinarySearchFunc(bounds, t, func(b boundary, t int64) int { return cmp.Compare(b.time, t) })
+}
+
+// rebase makes the replay start at record base of the input, where the
+// write-ahead log's oldest kept segment starts: it keeps the boundaries
+// from the committed checkpoint's batch on, and none past have, the
+// records the log holds (the others were lost with the machine: their
+// batches are cut by the clock again); batches.log is rewritten with
+// them. It returns how many were past have.
+func (c *Checkpoints) rebase(base, have int64) (dropped int, err error) {
+	bounds := c.bounds
+	if c.restarted {
+		if i, ok := findBound(bounds, c.skipTo); ok {
+			bounds = bounds[i:]
+		}
 	}
-	return c.log.Close()
+	n := len(bounds)
+	for n > 0 && bounds[n-1].count > have {
+		n--
+	}
+	dropped = len(bounds) - n
+	c.recent = slices.Clone(bounds[:n])
+	if err := c.rewriteLog(); err != nil {
+		return 0, err
+	}
+	c.bounds = make([]boundary, n)
+	for i, b := range c.recent {
+		c.bounds[i] = boundary{b.time, b.count - base}
+	}
+	c.base = base
+	return dropped, nil
+}
+
+// rewriteLog replaces batches.log with c.recent, atomically.
+func (c *Checkpoints) rewriteLog() error {
+	var b []byte
+	for _, x := range c.recent {
+		b = fmt.Appendf(b, "%d %d\n", x.time, x.count)
+	}
+	if err := c.Dir.WriteFile(batchLogName, b); err != nil {
+		return err
+	}
+	if c.log != nil {
+		c.log.Close()
+	}
+	var err error
+	c.log, err = os.OpenFile(filepath.Join(c.Dir.Path, batchLogName), os.O_WRONLY|os.O_APPEND, 0o600)
+	c.logLines, c.logDirty = len(c.recent), false
+	return err
+}
+
+// collect lets the write-ahead log drop what a restart from the committed
+// checkpoint does not read, and cuts batches.log back when it has grown.
+func (c *Checkpoints) collect() error {
+	n, ok, err := c.Dir.Committed()
+	if err != nil || !ok || n == c.collected {
+		return err
+	}
+	name := sourcePrefix + strconv.FormatUint(n, 10)
+	b, err := c.Dir.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	var t, late int64
+	first, _, _ := strings.Cut(string(b), "\n")
+	if _, err := fmt.Sscanf(first, "%d %d", &t, &late); err != nil {
+		return fmt.Errorf("%s: %q is not a checkpoint record (want TIME LATESIZE, then the configuration)", filepath.Join(c.Dir.Path, name), b)
+	}
+	i, ok := findBound(c.recent, t)
+	if !ok {
+		return nil // not a processing-time batch: the log is kept whole
+	}
+	c.collected = n
+	if err := c.wal.collect(c.recent[i].count); err != nil {
+		return err
+	}
+	c.recent = append(c.recent[:0], c.recent[i:]...)
+	if c.logLines-len(c.recent) >= logCompact {
+		return c.rewriteLog()
+	}
+	return nil
+}
+
+// Close closes the logs.
+func (c *Checkpoints) Close() error {
+	var err error
+	if c.wal != nil {
+		err = c.wal.close()
+	}
+	if c.log != nil {
+		if cerr := c.log.Close(); err == nil {
+			err = cerr
+		}
+		c.log = nil
+	}
+	return err
 }
 
 // Checkpointed is a source that takes part in checkpoints: it wraps the
@@ -215,11 +367,12 @@ func (s *Checkpointed) Run(ctx context.Context, out stage.Emitter) error {
 }
 
 type cpEmitter struct {
-	out   stage.BarrierEmitter
-	cp    *Checkpoints
-	open  bool  // a batch is going out in chunks
-	last  int64 // the time of the last batch sent
-	since int   // whole batches since the last barrier
+	out    stage.BarrierEmitter
+	cp     *Checkpoints
+	open   bool  // a batch is going out in chunks
+	last   int64 // the time of the last batch sent
+	since  int   // whole batches since the last barrier
+	lateAt int64 // Late's size when the last whole batch went out
 }
 
 func (e *cpEmitter) Emit(b *frame.Batch) error {
@@ -237,6 +390,9 @@ func (e *cpEmitter) Emit(b *frame.Batch) error {
 	if b.More {
 		return nil
 	}
+	if e.cp.lateBytes != nil {
+		e.lateAt = e.cp.lateBytes()
+	}
 	if e.since++; e.since >= e.cp.Every {
 		return e.barrier()
 	}
@@ -246,6 +402,12 @@ func (e *cpEmitter) Emit(b *frame.Batch) error {
 // barrier saves the record of the next checkpoint and writes its BARRIER.
 func (e *cpEmitter) barrier() error {
 	id := e.cp.nextID
+	if e.cp.wal != nil {
+		// What was read must be durable before a checkpoint covers it.
+		if err := e.cp.wal.sync(); err != nil {
+			return fmt.Errorf("checkpoint %d: %w", id, err)
+		}
+	}
 	if e.cp.logDirty {
 		if err := e.cp.log.Sync(); err != nil {
 			return fmt.Errorf("checkpoint %d: %w", id, err)
@@ -258,7 +420,13 @@ func (e *cpEmitter) barrier() error {
 			return fmt.Errorf("checkpoint %d: %w", id, err)
 		}
 	}
-	if e.cp.Late != "" {
+	switch {
+	case e.cp.lateBytes != nil:
+		// Its size when the checkpoint's last batch went out: a stop comes
+		// after more lines were read, which a restart reads again after
+		// that batch, and writes again if late.
+		late = e.lateAt
+	case e.cp.Late != "":
 		if fi, err := os.Stat(e.cp.Late); err == nil {
 			late = fi.Size()
 		}
@@ -269,6 +437,11 @@ func (e *cpEmitter) barrier() error {
 	}
 	if err := pruneRecords(e.cp.Dir); err != nil {
 		return fmt.Errorf("checkpoint %d: %w", id, err)
+	}
+	if e.cp.wal != nil {
+		if err := e.cp.collect(); err != nil {
+			return fmt.Errorf("checkpoint %d: %w", id, err)
+		}
 	}
 	e.cp.nextID++
 	e.since = 0
@@ -288,7 +461,8 @@ func pruneRecords(dir *checkpoint.Dir) error {
 	}
 	for _, en := range entries {
 		num, found := strings.CutPrefix(en.Name(), sourcePrefix)
-		if n, err := strconv.ParseUint(num, 10, 64); found && err == nil && n < committed {
+		// Checkpoint 0 is kept: see openZero.
+		if n, err := strconv.ParseUint(num, 10, 64); found && err == nil && n > 0 && n < committed {
 			if err := dir.Remove(en.Name()); err != nil {
 				return err
 			}

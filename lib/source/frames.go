@@ -43,7 +43,7 @@ type frameFile struct {
 
 // Run implements stage.Source.
 func (s *Frames) Run(ctx context.Context, out stage.Emitter) error {
-	r := &replay{cfg: s.cfg, out: out, pace: newPacer(s.cfg.Clock, s.cfg.Realtime),
+	r := &replay{cfg: s.cfg, out: out, pace: newPacer(s.cfg.Common, s.cfg.Realtime),
 		b: s.cfg.batcher()}
 	if len(s.cfg.Files) == 0 {
 		return r.file(ctx, "stdin", s.cfg.Stdin)

@@ -130,7 +130,7 @@ func runProcLines(ctx context.Context, rd *chunkReader, cfg LinesConfig, out sta
 // runEvent batches the reader's lines by the time in their field.
 func (l *Lines) runEvent(ctx context.Context, rd *chunkReader, out stage.Emitter) error {
 	cfg := l.cfg
-	eb := newEventBatcher(cfg.Common, cfg.Lateness, out, newPacer(cfg.Clock, cfg.Realtime))
+	eb := newEventBatcher(cfg.Common, cfg.Lateness, out, newPacer(cfg.Common, cfg.Realtime))
 	f := newLineFeeder(cfg)
 	late, err := openLate(cfg.Late)
 	if err != nil {
@@ -139,6 +139,7 @@ func (l *Lines) runEvent(ctx context.Context, rd *chunkReader, out stage.Emitter
 	defer late.close()
 	if cfg.CP != nil && late != nil {
 		cfg.CP.flushLate = late.w.Flush
+		cfg.CP.lateBytes = func() int64 { return late.size }
 	}
 	add := func(r *record) error {
 		ts, ok := cfg.Layout.Parse(r.ts)
@@ -211,6 +212,7 @@ type lateFile struct {
 	f    *os.File
 	w    *bufio.Writer
 	n    int64
+	size int64 // the file's size with what w holds
 }
 
 func openLate(path string) (*lateFile, error) {
@@ -221,11 +223,17 @@ func openLate(path string) (*lateFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lateFile{path: path, f: f, w: bufio.NewWriter(f)}, nil
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &lateFile{path: path, f: f, w: bufio.NewWriter(f), size: fi.Size()}, nil
 }
 
 func (l *lateFile) write(line []byte) error {
 	l.n++
+	l.size += int64(len(line)) + 1
 	l.w.Write(line)
 	return l.w.WriteByte('\n')
 }

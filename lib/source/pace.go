@@ -9,24 +9,32 @@ import (
 
 // pacer holds emission back to the wall clock (--realtime): batch T goes
 // out at start + (T - first T), where start is when the first one went out.
+// After a restart the batches the committed checkpoint covers are made
+// again but not sent: they go by at once, and the clock starts at the
+// first batch sent, so a restart does not wait as long as the run before.
 // A nil pacer does not wait.
 type pacer struct {
 	clock  stage.Clock
+	cp     *Checkpoints
 	start  time.Time
 	firstT int64
 	begun  bool
 }
 
-func newPacer(clock stage.Clock, on bool) *pacer {
+func newPacer(c Common, on bool) *pacer {
 	if !on {
 		return nil
 	}
-	return &pacer{clock: clock}
+	return &pacer{clock: c.Clock, cp: c.CP}
 }
+
+// covers tells whether batch t is in the committed checkpoint: made again
+// after a restart, but not sent.
+func (c *Checkpoints) covers(t int64) bool { return c != nil && c.restarted && t <= c.skipTo }
 
 // wait returns when batch t is due, or with ctx's error.
 func (p *pacer) wait(ctx context.Context, t int64) error {
-	if p == nil {
+	if p == nil || p.cp.covers(t) {
 		return ctx.Err()
 	}
 	if !p.begun {

@@ -38,7 +38,7 @@ func (q *Queue) Run(ctx context.Context, out stage.Emitter) error {
 	defer cancel()
 	cfg := q.cfg
 	lc := LinesConfig{Common: cfg.Common, Line: cfg.Line}
-	pace := newPacer(cfg.Clock, cfg.Realtime)
+	pace := newPacer(cfg.Common, cfg.Realtime)
 	k := int64(0) // batches emitted
 	emit := func(b *Batcher) error {
 		t := cfg.Start + (k+1)*cfg.Interval

@@ -289,13 +289,15 @@ func TestMultiSignal(t *testing.T) {
 }
 
 // A named input that goes on after its EOS (two captured streams
-// concatenated) is an error once the output has ended, as for stdin.
+// concatenated) is an error, as for stdin.
 func TestMultiFramesAfterEOS(t *testing.T) {
 	dir := t.TempDir()
 	b := writeFile(t, dir, "b", batch(1000, "b1"), "EOS", batch(2000, "b2"), "EOS")
 	res := run(t, zipSpec, frames(t, batch(1000, "a1"), "EOS"), b)
-	if got := describe(res.stdout); res.code != ExitRuntime || got != "BATCH 1000 0:a1 1:b1\nEOS" {
-		t.Fatalf("exit %d, stdout\n%s", res.code, got)
+	// The error may come before or after the output: the reader finds it
+	// as soon as it has read past the EOS.
+	if res.code != ExitRuntime {
+		t.Fatalf("exit %d, stdout\n%s", res.code, describe(res.stdout))
 	}
 	want := "zip: " + b + ": BATCH 2000 after EOS at byte offset "
 	if !strings.HasPrefix(res.stderr, want) || !strings.HasSuffix(res.stderr, ": the input holds more than one stream (replay captured streams with 'produce --frames')\n") {
