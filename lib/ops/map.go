@@ -273,6 +273,16 @@ func (w *exprWorker) partition(b *frame.Batch, pi, first int) error {
 			res.err = fmt.Errorf("batch %d, record %d has no key (%s wants keyed records; use keyby first)", b.Time, first+i, kindName[o.kind])
 			return res.err
 		}
+		if o.kind == kindMap || o.kind == kindMapValues {
+			// The fast path inline: the commonest map is a field pick.
+			if text, buf, ok := w.prog.FastText(w.buf, r); ok {
+				w.buf = buf
+				out := w.keyOf(r)
+				out.Value = text
+				recs = append(recs, out)
+				continue
+			}
+		}
 		mark, bufMark := len(recs), len(w.buf)
 		var err error
 		if recs, err = w.record(recs, r, b.Time); err != nil {
@@ -296,14 +306,6 @@ var kindName = []string{"map", "filter", "flatmap", "keyby", "mapvalues", "flatm
 func (w *exprWorker) record(recs []frame.Record, r *frame.Record, t int64) ([]frame.Record, error) {
 	o := w.o
 	switch o.kind {
-	case kindMap, kindMapValues:
-		var text []byte
-		var ok bool
-		if text, w.buf, ok = w.prog.FastText(w.buf, r); ok {
-			out := w.keyOf(r)
-			out.Value = text
-			return append(recs, out), nil
-		}
 	case kindKeyBy:
 		var k []byte
 		var ok bool
