@@ -81,7 +81,27 @@ func (f *lineFeeder) fill(add func(r *record) error) error {
 func runProcLines(ctx context.Context, rd *chunkReader, cfg LinesConfig, out stage.Emitter) error {
 	pt := newProcTime(cfg.Common, out)
 	f := newLineFeeder(cfg)
-	add := func(r *record) error { return pt.add(r.key, r.keyed, r.value) }
+	// The plain lines of a big chunk go into the batch in place, not
+	// copied: the chunk's buffer goes back to the reader once the batches
+	// holding its lines are out. A chunk is held only when it is at least
+	// half a read, so at most two are held when the batch (at most a read
+	// of records) goes out, and the reader keeps buffers to read ahead. A
+	// trickle of small chunks (a terminal, tail -f) is copied, and never
+	// holds the reader's buffers.
+	var held []chunk
+	inPlace := false
+	pt.emptied = func() {
+		for _, c := range held {
+			rd.Release(c)
+		}
+		held = held[:0]
+	}
+	add := func(r *record) error {
+		if inPlace && !f.sp.carried {
+			return pt.addRef(r.value)
+		}
+		return pt.add(r.key, r.keyed, r.value)
+	}
 	if err := pt.cut(); err != nil {
 		return err
 	}
@@ -113,10 +133,15 @@ func runProcLines(ctx context.Context, rd *chunkReader, cfg LinesConfig, out sta
 				return c.err
 			}
 			f.sp.feed(c)
+			inPlace = f.p.plain && len(c.data) >= chunkSize/2 && pt.chunk <= chunkSize
 			if err := f.fill(add); err != nil {
 				return err
 			}
-			rd.Release(c)
+			if inPlace {
+				held = append(held, c)
+			} else {
+				rd.Release(c)
+			}
 			if timer == nil && !pt.replaying() {
 				timer = pt.timer() // the replay is over: the clock cuts again
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"dstream/lib/frame"
 	"dstream/lib/stage"
 )
 
@@ -23,6 +24,9 @@ type procTime struct {
 	// after a restart: until it is used up, they cut the batches, not the
 	// clock.
 	replay []boundary
+	// emptied, when set, is called when what the batch held has gone out:
+	// records added by reference are no longer needed.
+	emptied func()
 }
 
 func newProcTime(c Common, out stage.Emitter) *procTime {
@@ -49,6 +53,7 @@ func (p *procTime) cut() error {
 		if err := p.b.EmitReset(p.out, p.next); err != nil {
 			return err
 		}
+		p.gone()
 		p.replay = p.replay[1:]
 		if len(p.replay) > 0 {
 			p.next = p.replay[0].time
@@ -68,7 +73,16 @@ func (p *procTime) emit() error {
 			return err
 		}
 	}
-	return p.b.EmitReset(p.out, p.next)
+	err := p.b.EmitReset(p.out, p.next)
+	p.gone()
+	return err
+}
+
+// gone tells the owner of records added by reference that they went out.
+func (p *procTime) gone() {
+	if p.emptied != nil {
+		p.emptied()
+	}
 }
 
 // timer fires when the current batch is due; never while replaying.
@@ -109,15 +123,36 @@ func (p *procTime) flush() error {
 // a fast input never builds a frame bigger than a chunk, memory stays
 // bounded, and the next stage works on the batch while it fills.
 func (p *procTime) add(key []byte, keyed bool, value []byte) error {
-	if err := p.cut(); err != nil {
+	if err := p.room(len(key) + len(value)); err != nil {
 		return err
-	}
-	if p.b.Len() > 0 && p.b.Size()+len(key)+len(value)+6 > p.chunk {
-		if err := p.b.EmitChunk(p.out, p.next); err != nil {
-			return err
-		}
 	}
 	p.b.Add(key, keyed, value)
 	p.total++
+	return nil
+}
+
+// addRef is add for an unkeyed record whose bytes stay valid until emptied
+// is called: it is not copied.
+func (p *procTime) addRef(value []byte) error {
+	if err := p.room(len(value)); err != nil {
+		return err
+	}
+	p.b.AddRef(frame.Record{Value: value})
+	p.total++
+	return nil
+}
+
+// room makes room for a record of n bytes: the batch's logged end, or a
+// chunk of it, goes out first when due.
+func (p *procTime) room(n int) error {
+	if err := p.cut(); err != nil {
+		return err
+	}
+	if p.b.Len() > 0 && p.b.Size()+n+6 > p.chunk {
+		if err := p.b.EmitChunk(p.out, p.next); err != nil {
+			return err
+		}
+		p.gone()
+	}
 	return nil
 }

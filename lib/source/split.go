@@ -15,6 +15,9 @@ type splitter struct {
 	data   []byte // unconsumed bytes of the current chunk
 	end    bool   // the input ends after data
 	carry  []byte // a line begun in earlier chunks
+	// carried says the line last returned was put together in carry,
+	// which the next line reuses; else it points into the chunk.
+	carried bool
 }
 
 // feed starts on a new chunk; the previous one must be consumed.
@@ -31,6 +34,7 @@ func (s *splitter) where() string { return fmt.Sprintf("%s:%d", s.name, s.lineNo
 // next returns the next line, or ok == false when the chunk is consumed.
 // The line is valid until the next call.
 func (s *splitter) next() (line []byte, ok bool, err error) {
+	s.carried = len(s.carry) > 0
 	if i := bytes.IndexByte(s.data, '\n'); i >= 0 {
 		line, s.data = s.data[:i], s.data[i+1:]
 		if len(s.carry) > 0 {
@@ -39,6 +43,7 @@ func (s *splitter) next() (line []byte, ok bool, err error) {
 		}
 	} else if s.end && len(s.data)+len(s.carry) > 0 {
 		line = append(s.carry, s.data...)
+		s.carried = true
 		s.data, s.carry = nil, line[:0]
 	} else {
 		s.carry = append(s.carry, s.data...)
