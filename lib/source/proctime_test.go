@@ -117,3 +117,40 @@ func TestBatcherChunks(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// Big reads are batched in place (not copied) and their buffers go back to
+// the reader once the chunks holding their lines are out: every line must
+// come out whole and in order, whatever the chunk size, also when the
+// reader reuses the buffers at once.
+func TestProcessingTimeInPlace(t *testing.T) {
+	var in strings.Builder
+	var want []string
+	for i := range 60000 {
+		line := fmt.Sprintf("line-%d-%s", i, strings.Repeat("x", i%150))
+		want = append(want, line)
+		in.WriteString(line + "\n")
+	}
+	for _, chunk := range []int{0, 64 << 10, 300 << 10} {
+		c := testCommon(nil)
+		c.Chunk = chunk
+		var out collect
+		cfg := LinesConfig{Common: c, Inputs: []Input{stringInput("big", in.String())}}
+		if err := NewLines(cfg).Run(context.Background(), &out); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, b := range out.batches() {
+			_, recs, _ := strings.Cut(b, ":")
+			recs = strings.TrimPrefix(recs, " (more)")
+			got = append(got, strings.Fields(recs)...)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("chunk %d: %d lines out, want %d", chunk, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("chunk %d: line %d is %q, want %q", chunk, i, got[i], want[i])
+			}
+		}
+	}
+}
