@@ -15,6 +15,9 @@ import (
 type Socket struct {
 	cfg  LinesConfig
 	addr string
+	// inputs, when set, wraps the connection's input: a write-ahead log
+	// (wal.go) reads its logged inputs first and logs the connection's.
+	inputs func([]Input) []Input
 }
 
 // NewSocket returns the socket source; cfg.Inputs is ignored.
@@ -34,7 +37,10 @@ func (s *Socket) Run(ctx context.Context, out stage.Emitter) error {
 	}
 	// Closing the connection is what unblocks a reader waiting in Read.
 	go func() { <-ctx.Done(); conn.Close() }()
-	in := Input{Name: s.addr, Open: func() (io.ReadCloser, error) { return conn, nil }}
-	rd := startReader(ctx, []Input{in})
+	ins := []Input{{Name: s.addr, Open: func() (io.ReadCloser, error) { return conn, nil }}}
+	if s.inputs != nil {
+		ins = s.inputs(ins)
+	}
+	rd := startReader(ctx, ins)
 	return runProcLines(ctx, rd, s.cfg, out)
 }

@@ -10,13 +10,11 @@ import (
 	"hash/crc32"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
-	"time"
 
 	"dstream/lib/stage"
 )
@@ -1002,36 +1000,17 @@ func (l *walLines) Run(ctx context.Context, out stage.Emitter) error {
 // NewWALSocket returns Socket with its connection logged in w: the logged
 // inputs are read again first. cfg.Inputs is ignored.
 func NewWALSocket(addr string, cfg LinesConfig, w *WAL) stage.Source {
-	return &walSocket{Socket: NewSocket(addr, cfg), wal: w}
-}
-
-type walSocket struct {
-	*Socket
-	wal *WAL
-}
-
-// Run is Socket.Run with the connection's input going through the log.
-func (s *walSocket) Run(ctx context.Context, out stage.Emitter) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", s.addr)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("--socket %s: %w", s.addr, err)
-	}
-	go func() { <-ctx.Done(); conn.Close() }()
-	in := Input{Name: s.addr, Open: func() (io.ReadCloser, error) { return conn, nil }}
-	rd := startReader(ctx, s.wal.Inputs([]Input{in}))
-	return runProcLines(ctx, rd, s.cfg, out)
+	s := NewSocket(addr, cfg)
+	s.inputs = w.Inputs
+	return s
 }
 
 // NewWALWatch returns Watch with each new file logged whole in w before it
 // is read: the logged files are read again first. cfg.Inputs is ignored.
 func NewWALWatch(dir string, cfg LinesConfig, w *WAL) stage.Source {
-	return &walWatch{Watch: NewWatch(dir, cfg), wal: w}
+	ww := &walWatch{Watch: NewWatch(dir, cfg), wal: w}
+	ww.resume, ww.logFile = ww.resumeLogged, w.logWhole
+	return ww.Watch
 }
 
 type walWatch struct {
@@ -1039,55 +1018,13 @@ type walWatch struct {
 	wal *WAL
 }
 
-// Run is Watch.Run with the logged files read again first and new files
-// logged before they are read.
-func (w *walWatch) Run(ctx context.Context, out stage.Emitter) error {
-	seen := map[string]bool{}
-	if _, err := w.poll(seen); err != nil {
-		return err
-	}
+// resumeLogged reads the logged files again; a file the log holds only in
+// part was never batched, and is read again from the directory.
+func (w *walWatch) resumeLogged(ctx context.Context, seen map[string]bool, pt *procTime, f *lineFeeder, add func(*record) error) error {
 	if name := w.wal.unended; name != "" && filepath.Dir(name) == filepath.Clean(w.dir) {
-		delete(seen, filepath.Base(name)) // never batched: read it again
+		delete(seen, filepath.Base(name))
 	}
-	pt := newProcTime(w.cfg.Common, out)
-	f := newLineFeeder(w.cfg)
-	add := func(r *record) error { return pt.add(r.key, r.keyed, r.value) }
-	if err := w.replay(ctx, pt, f, add); err != nil {
-		return err
-	}
-	every := min(time.Duration(w.cfg.Interval)*time.Millisecond, time.Second)
-	nextPoll := w.cfg.Clock.Now().Add(every)
-	for {
-		now := w.cfg.Clock.Now()
-		wake := time.UnixMilli(pt.next)
-		if nextPoll.Before(wake) {
-			wake = nextPoll
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-w.cfg.Clock.After(wake.Sub(now)):
-		}
-		// Poll before emitting, as Watch does.
-		if now := w.cfg.Clock.Now(); !now.Before(nextPoll) {
-			names, err := w.poll(seen)
-			if err != nil {
-				return err
-			}
-			for _, name := range names {
-				if err := w.read(name, f, add); err != nil {
-					return err
-				}
-			}
-			nextPoll = now.Add(every)
-			if w.afterPoll != nil {
-				w.afterPoll()
-			}
-		}
-		if err := pt.tick(); err != nil {
-			return err
-		}
-	}
+	return w.replay(ctx, pt, f, add)
 }
 
 // replay reads the logged files again, cut into batches where batches.log
@@ -1115,17 +1052,4 @@ func (w *walWatch) replay(ctx context.Context, pt *procTime, f *lineFeeder, add 
 		return fmt.Errorf("internal error: the write-ahead log ended before batch %d of batches.log", pt.replay[0].time)
 	}
 	return nil
-}
-
-// read logs a new file whole, then adds its records to the current batch.
-func (w *walWatch) read(path string, f *lineFeeder, add func(*record) error) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := w.wal.logWhole(path, data); err != nil {
-		return err
-	}
-	f.sp.feed(chunk{name: path, data: data, first: true, end: true})
-	return f.fill(add)
 }

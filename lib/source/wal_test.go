@@ -572,7 +572,7 @@ func TestWALWatch(t *testing.T) {
 		wal := NewWAL(cp, WALConfig{Whole: true})
 		src := NewWALWatch(dir, LinesConfig{Common: c}, wal)
 		polled := make(chan struct{}, 16)
-		src.(*walWatch).afterPoll = func() { polled <- struct{}{} }
+		src.(*Watch).afterPoll = func() { polled <- struct{}{} }
 		if err := wal.Open(); err != nil {
 			t.Fatal(err)
 		}

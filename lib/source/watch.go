@@ -22,6 +22,12 @@ type Watch struct {
 	dir string
 
 	afterPoll func() // tests: called after each poll
+
+	// A write-ahead log (wal.go) hooks in here: resume reads the logged
+	// files again before the first poll's files, and logFile logs a new
+	// file before it is read.
+	resume  func(ctx context.Context, seen map[string]bool, pt *procTime, f *lineFeeder, add func(*record) error) error
+	logFile func(path string, data []byte) error
 }
 
 // NewWatch returns the directory source; cfg.Inputs is ignored.
@@ -34,10 +40,15 @@ func (w *Watch) Run(ctx context.Context, out stage.Emitter) error {
 		return err
 	}
 	pt := newProcTime(w.cfg.Common, out)
-	every := min(time.Duration(w.cfg.Interval)*time.Millisecond, time.Second)
-	nextPoll := w.cfg.Clock.Now().Add(every)
 	f := newLineFeeder(w.cfg)
 	add := func(r *record) error { return pt.add(r.key, r.keyed, r.value) }
+	if w.resume != nil {
+		if err := w.resume(ctx, seen, pt, f, add); err != nil {
+			return err
+		}
+	}
+	every := min(time.Duration(w.cfg.Interval)*time.Millisecond, time.Second)
+	nextPoll := w.cfg.Clock.Now().Add(every)
 	for {
 		now := w.cfg.Clock.Now()
 		wake := time.UnixMilli(pt.next)
@@ -96,6 +107,11 @@ func (w *Watch) read(path string, f *lineFeeder, add func(*record) error) error 
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
+	}
+	if w.logFile != nil {
+		if err := w.logFile(path, data); err != nil {
+			return err
+		}
 	}
 	f.sp.feed(chunk{name: path, data: data, first: true, end: true})
 	return f.fill(add)
