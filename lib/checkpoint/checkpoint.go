@@ -109,6 +109,30 @@ func (d *Dir) Remove(name string) error {
 	return err
 }
 
+// PruneOlder removes the files named PREFIX<N> with first <= N < the
+// committed checkpoint: no restart can need them, and a long run must not
+// fill the disk. The committed checkpoint's files and newer ones (not yet
+// committed) stay.
+func (d *Dir) PruneOlder(prefix string, first uint64) error {
+	committed, ok, err := d.Committed()
+	if err != nil || !ok {
+		return err
+	}
+	entries, err := os.ReadDir(d.Path)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		num, found := strings.CutPrefix(e.Name(), prefix)
+		if n, err := strconv.ParseUint(num, 10, 64); found && err == nil && n >= first && n < committed {
+			if err := d.Remove(e.Name()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Committed returns the pipeline's committed checkpoint number, and false
 // when none has been committed.
 func (d *Dir) Committed() (uint64, bool, error) {

@@ -124,7 +124,8 @@ func (c *Checkpoints) Open() error {
 		if err := c.cutLate(); err != nil {
 			return err
 		}
-		if err := pruneRecords(c.Dir); err != nil {
+		// From 1: record 0 stays (see openZero).
+		if err := c.Dir.PruneOlder(sourcePrefix, 1); err != nil {
 			return err
 		}
 	} else if err := c.openZero(); err != nil {
@@ -435,7 +436,7 @@ func (e *cpEmitter) barrier() error {
 	if err := e.cp.Dir.WriteFile(sourcePrefix+strconv.FormatUint(id, 10), []byte(record)); err != nil {
 		return fmt.Errorf("checkpoint %d: %w", id, err)
 	}
-	if err := pruneRecords(e.cp.Dir); err != nil {
+	if err := e.cp.Dir.PruneOlder(sourcePrefix, 1); err != nil {
 		return fmt.Errorf("checkpoint %d: %w", id, err)
 	}
 	if e.cp.wal != nil {
@@ -446,27 +447,4 @@ func (e *cpEmitter) barrier() error {
 	e.cp.nextID++
 	e.since = 0
 	return e.out.EmitBarrier(frame.Barrier{ID: id, Time: e.last})
-}
-
-// pruneRecords removes the records of checkpoints older than the
-// committed one: no restart can need them.
-func pruneRecords(dir *checkpoint.Dir) error {
-	committed, ok, err := dir.Committed()
-	if err != nil || !ok {
-		return err
-	}
-	entries, err := os.ReadDir(dir.Path)
-	if err != nil {
-		return err
-	}
-	for _, en := range entries {
-		num, found := strings.CutPrefix(en.Name(), sourcePrefix)
-		// Checkpoint 0 is kept: see openZero.
-		if n, err := strconv.ParseUint(num, 10, 64); found && err == nil && n > 0 && n < committed {
-			if err := dir.Remove(en.Name()); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -485,32 +484,6 @@ func (r *operatorRun) forward(write func() error) error {
 
 func snapshotName(id uint64) string { return fmt.Sprintf("snapshot-%d", id) }
 
-// pruneSnapshots removes the snapshots older than the committed checkpoint,
-// which no restart can need, so that a long run does not fill the disk.
-// The committed one and newer ones (not yet committed) stay.
-func pruneSnapshots(dir *checkpoint.Dir) error {
-	committed, ok, err := dir.Committed()
-	if err != nil || !ok {
-		return err
-	}
-	entries, err := os.ReadDir(dir.Path)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		num, found := strings.CutPrefix(e.Name(), "snapshot-")
-		if !found {
-			continue
-		}
-		if n, err := strconv.ParseUint(num, 10, 64); err == nil && n < committed {
-			if err := dir.Remove(e.Name()); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // barrier takes the stage's part of checkpoint b: save state, make output
 // durable, then forward the barrier (or, in a sink, commit the checkpoint).
 func (r *operatorRun) barrier(ctx context.Context, b frame.Barrier) error {
@@ -524,7 +497,7 @@ func (r *operatorRun) barrier(ctx context.Context, b frame.Barrier) error {
 		if err := dir.WriteFile(snapshotName(b.ID), checkpoint.EncodeSnapshot(meta, buf.Bytes())); err != nil {
 			return fmt.Errorf("checkpoint %d: %w", b.ID, err)
 		}
-		if err := pruneSnapshots(dir); err != nil {
+		if err := dir.PruneOlder("snapshot-", 0); err != nil {
 			return fmt.Errorf("checkpoint %d: %w", b.ID, err)
 		}
 	}
