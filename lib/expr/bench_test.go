@@ -30,6 +30,7 @@ var exprs = []struct{ name, src string }{
 	{"map-upper", "upper(value)"},
 	{"map-num", "num(value) * 2"},
 	{"map-keyed-concat", "key + ':' + value"},
+	{"map-int-vm", "int(value) * 2"}, // int() has no fast path: expr's VM
 }
 
 func records(n int) []frame.Record {

@@ -15,6 +15,8 @@ var fastExprs = []string{
 	`split(value, ", ")[1]`, `split(key, "-")[1]`,
 	`value.a`, `value["a"]`, `value.a.b`, `value["n"]`, `value.s`,
 	`key + ":" + value`, `"<" + split(value, ",")[1] + ">"`, `value.s + "/" + key`,
+	`num(value) * 2`, `num(split(value, ",")[0]) + 0.5`, `-num(key) % 3`, `num(value) / 4`,
+	`(num(value) - 1) * num(key) - 7`, `num(split(key, "-")[1]) * 1.5`,
 }
 
 // checkFast fails unless the fast path, where it answers, gives what
@@ -85,6 +87,16 @@ func TestFastTextAnswers(t *testing.T) {
 		{`value.a + "!"`, "", `{"a":1}`, false, "", false}, // int + string
 		{`"a" + "b"`, "", "v", false, "", false},
 		{`value + 1`, "", "v", false, "", false},
+		{`num(value) * 2`, "", "12.5", false, "25", true},
+		{`num(value) * 2`, "", " 21 ", false, "42", true},
+		{`num(value) * 2`, "", "x", false, "", false},
+		{`num(value) / 4`, "", "10", false, "2.5", true},
+		{`num(value) % 3`, "", "10", false, "1", true},
+		{`num(value) % 3`, "", "10.5", false, "", false},
+		{`num(value) / 0`, "", "1", false, "", false},
+		{`-num(key) + 1`, "3", "v", true, "-2", true},
+		{`num(value.a) * 2`, "", `{"a":1}`, false, "", false},
+		{`1 + 2`, "", "v", false, "", false},
 	}
 	for _, tt := range tests {
 		p, err := CompileRecord(tt.expr)
@@ -141,7 +153,7 @@ func TestFastTextAgrees(t *testing.T) {
 	line := func() string {
 		var parts []string
 		for range rng.IntN(6) {
-			parts = append(parts, pick("x", "", "12.5", " y", "a b"))
+			parts = append(parts, pick("x", "", "12.5", " y", "a b", "7", "-3", number()))
 		}
 		return strings.Join(parts, pick(",", ", ", ";"))
 	}
@@ -163,7 +175,7 @@ func TestFastTextAgrees(t *testing.T) {
 				value = scalar()
 			}
 			keyed := rng.IntN(4) != 0
-			if checkFast(t, p, rec(pick("a-b", "a-b-c", "ab", ""), value, keyed)) {
+			if checkFast(t, p, rec(pick("a-b", "a-b-c", "ab", "", "12", "-4", "9223372036854775807", "2.5"), value, keyed)) {
 				answered[src]++
 			}
 		}
