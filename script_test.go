@@ -11,11 +11,19 @@ package dstream_test
 //	    fails, naming each one's exit status (like set -o pipefail)
 //	truncate FILE SIZE   cut FILE to SIZE bytes
 //	flipbyte FILE OFFSET invert the bits of the byte at OFFSET
+//	kafka-broker start [--sasl METHOD:USER:PASSWORD] [--tls-cert FILE] TOPIC:PARTITIONS...
+//	    start a test Kafka broker (internal/kafkatest) with those topics
+//	    and set $KAFKA to its address; it is killed when the script ends
+//	kafka-broker stop    kill it now (an unreachable broker from then on)
+//	kafka-txn [--abort] SERVER TOPIC < LINES
+//	    (a program) write LINES in one Kafka transaction (internal/kafkatest)
 //
 // Run with -update to rewrite the expected output in the scripts after a
 // deliberate change.
 
 import (
+	"bufio"
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -27,6 +35,7 @@ import (
 	"sync"
 	"testing"
 
+	"dstream/internal/kafkatest"
 	"dstream/lib/ops"
 	"dstream/lib/stage"
 
@@ -41,7 +50,9 @@ const raceEnv = "atexit_sleep_ms=0 exitcode=66"
 
 func TestMain(m *testing.M) {
 	cmds := map[string]func(){
-		"dstream": func() { os.Exit(stage.MainMulti("dstream", ops.All, os.Args)) },
+		"dstream":   func() { os.Exit(stage.MainMulti("dstream", ops.All, os.Args)) },
+		kfakeBroker: func() { os.Exit(kafkatest.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"kafka-txn": func() { os.Exit(kafkatest.TxnMain(os.Args[1:], os.Stdin, os.Stderr)) },
 	}
 	for _, s := range ops.All {
 		cmds[s.Name] = func() { os.Exit(stage.Main(s, os.Args)) }
@@ -57,12 +68,14 @@ func TestScripts(t *testing.T) {
 			// A binary built with -race sleeps 1 s at exit by default, to
 			// flush reports; the stages here are built so under go test -race.
 			env.Setenv("GORACE", raceEnv)
+			env.Values[brokerKey{}] = &heldBroker{}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"pipe":     cmdPipe,
-			"truncate": cmdTruncate,
-			"flipbyte": cmdFlipByte,
+			"pipe":         cmdPipe,
+			"truncate":     cmdTruncate,
+			"flipbyte":     cmdFlipByte,
+			"kafka-broker": cmdKafkaBroker,
 		},
 	})
 }
@@ -177,4 +190,55 @@ func cmdFlipByte(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	data[off] ^= 0xff
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), data, 0o644))
+}
+
+// kfakeBroker is the test broker program as the scripts' PATH has it;
+// scripts start it with kafka-broker.
+const kfakeBroker = "kfake-broker"
+
+// brokerKey is the script's *heldBroker in ts.Value.
+type brokerKey struct{}
+
+// heldBroker holds how to stop the script's broker, once started.
+type heldBroker struct{ stop func() }
+
+func cmdKafkaBroker(ts *testscript.TestScript, neg bool, args []string) {
+	held := ts.Value(brokerKey{}).(*heldBroker)
+	switch {
+	case !neg && len(args) == 1 && args[0] == "stop" && held.stop != nil:
+		held.stop()
+		held.stop = nil // another may be started
+		return
+	case neg || len(args) < 2 || args[0] != "start" || held.stop != nil:
+		ts.Fatalf("usage: kafka-broker start [--sasl METHOD:USER:PASSWORD] [--tls-cert FILE] TOPIC:PARTITIONS... | kafka-broker stop (one broker at a time)")
+	}
+	path, err := lookPath(kfakeBroker, ts.Getenv("PATH"))
+	ts.Check(err)
+	c := exec.Command(path, args[1:]...)
+	c.Args[0] = kfakeBroker
+	// Not ts.Stderr(): the broker outlives this command, and writes when
+	// it likes; what it says is shown if it gives no address.
+	var errs bytes.Buffer
+	c.Stderr = &lockedWriter{w: &errs}
+	stdin, err := c.StdinPipe() // the broker also stops when this closes
+	ts.Check(err)
+	stdout, err := c.StdoutPipe()
+	ts.Check(err)
+	ts.Check(c.Start())
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			c.Process.Kill()
+			stdin.Close()
+			c.Wait()
+		})
+	}
+	ts.Defer(stop)
+	held.stop = stop
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		stop()
+		ts.Fatalf("kafka-broker: no address from the broker: %v\n%s", err, errs.String())
+	}
+	ts.Setenv("KAFKA", strings.TrimSpace(addr))
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"dstream/lib/kafka"
 	"dstream/lib/source"
 	"dstream/lib/stage"
 
@@ -67,6 +68,9 @@ Modes (one at a time):
                      at --start (default now) and each line is batched by its virtual
                      send time, as --event-time with no lateness: same output every run.
                      Dates are UTC.
+  --kafka SERVERS --topic T[,T...]
+                     read every partition of the topics (no consumer group yet),
+                     processing time; see "Kafka" below.
 
 Fields (--event-time, --key-field): --format csv|tsv takes a column number from 1,
 or a column name with --header (the first line of every input is then a header,
@@ -89,6 +93,22 @@ again. stdin, a named pipe, --socket and --watch cannot be read again: with --wa
 what they give is appended to a log in DIR/ID/wal before it is batched, and a
 restart reads the log first, then goes on with the input it is given now.
 
+Kafka (--kafka): a record's key and value are the Kafka record's (a record with a
+null key is unkeyed; an empty key is a key), never rewritten, unless --with-meta
+makes the value {"topic":T,"partition":P,"offset":O,"timestamp":MS,"value":VALUE}
+(VALUE embedded as sink --format jsonl does). Batch T holds what was fetched in
+[T-D, T); within a batch (each chunk of a big one) records are grouped by topic in
+--topic order, then by partition number, each partition in offset order. --from
+says where every partition starts: earliest (the default), latest, an OFFSET, or a
+TIME (RFC 3339: the first record at or after it). --until-caught-up notes the end
+offsets at start, reads up to them and ends (EOS, exit 0): a cron job's catch-up.
+Transaction control records are dropped; records of aborted transactions are not
+(kafka-go cannot filter them). Topics must exist: dstream never creates them. The
+cluster is tried 5 times at start, then produce fails (exit 1). Security: --tls,
+--tls-ca, --sasl with --sasl-user and the password in $DSTREAM_KAFKA_PASSWORD or
+--sasl-password-file. A checkpoint directory is not supported with --kafka yet: it
+will come with consumer groups.
+
 Examples:
    produce --batch 1s access.log
    tail -f app.log | produce --batch 500ms --keyed
@@ -99,8 +119,9 @@ Examples:
    produce --batch 1s --socket localhost:9999
    produce --batch 2s --watch incoming/
    tail -f app.log | produce --batch 1s --wal --checkpoint ck | sink --text-files out/app
-   produce --generate transactions --no-delay --start 0 | sink --with-time`,
-	Flags: []cli.Flag{
+   produce --generate transactions --no-delay --start 0 | sink --with-time
+   produce --batch 1s --kafka localhost:9092 --topic transactions --from earliest --until-caught-up`,
+	Flags: append([]cli.Flag{
 		&cli.StringFlag{Name: "batch", Value: "1s", Usage: "batch interval `D`, a Go duration of whole ms"},
 		&cli.IntFlag{Name: "partitions", Value: 1, Usage: "split every batch into `P` contiguous partitions"},
 		&cli.StringFlag{Name: "chunk-size", Value: "1MiB", Usage: "send a batch bigger than `SIZE` bytes of records in chunks of that size"},
@@ -128,7 +149,10 @@ Examples:
 		&cli.Int64Flag{Name: "count", Usage: "--generate: stop after `N` lines"},
 		&cli.IntFlag{Name: "checkpoint-every", Value: 10, Usage: "with --checkpoint: a checkpoint (BARRIER) every `N` batches"},
 		&cli.BoolFlag{Name: "wal", Usage: "with --checkpoint: log what stdin, a named pipe, --socket or --watch gives in the checkpoint directory, so a restart can read it again"},
-	},
+		&cli.StringFlag{Name: "from", Value: "earliest", Usage: "--kafka: start every partition at `WHERE`: earliest, latest, an OFFSET or an RFC 3339 TIME"},
+		&cli.BoolFlag{Name: "until-caught-up", Usage: "--kafka: read up to the end offsets at start, then end"},
+		&cli.BoolFlag{Name: "with-meta", Usage: "--kafka: make each value a JSON object of topic, partition, offset, timestamp and value"},
+	}, kafka.Flags()...),
 	New: newProduce,
 }
 
@@ -143,6 +167,7 @@ const (
 	modeSocket   produceMode = "--socket"
 	modeWatch    produceMode = "--watch"
 	modeGenerate produceMode = "--generate"
+	modeKafka    produceMode = "--kafka"
 )
 
 var lineModes = []produceMode{modeLines, modeEvent, modeQueue, modeSocket, modeWatch}
@@ -167,11 +192,18 @@ var produceFlagModes = map[string][]produceMode{
 	"seed":        {modeGenerate},
 	"no-delay":    {modeGenerate},
 	"count":       {modeGenerate},
+	// The --kafka flags are added by init.
+}
+
+func init() {
+	for _, name := range append([]string{"from", "until-caught-up", "with-meta"}, kafka.FlagNames...) {
+		produceFlagModes[name] = []produceMode{modeKafka}
+	}
 }
 
 func produceModeOf(c *stage.Context) (produceMode, error) {
 	var set []produceMode
-	for _, m := range []produceMode{modeEvent, modeQueue, modeFrames, modeSocket, modeWatch, modeGenerate} {
+	for _, m := range []produceMode{modeEvent, modeQueue, modeFrames, modeSocket, modeWatch, modeGenerate, modeKafka} {
 		if c.IsSet(strings.TrimPrefix(string(m), "--")) {
 			set = append(set, m)
 		}
@@ -182,7 +214,7 @@ func produceModeOf(c *stage.Context) (produceMode, error) {
 	case 1:
 		return set[0], nil
 	}
-	return "", stage.Usagef("%s and %s both given: produce reads one input (lines, --event-time, --queue, --frames, --socket, --watch or --generate)", set[0], set[1])
+	return "", stage.Usagef("%s and %s both given: produce reads one input (lines, --event-time, --queue, --frames, --socket, --watch, --generate or --kafka)", set[0], set[1])
 }
 
 // parseMs parses a duration flag that must be a whole number of ms.
@@ -223,7 +255,7 @@ func newProduce(c *stage.Context) (any, error) {
 		return nil, stage.Usagef("--chunk-size: %v", err)
 	}
 	common := source.Common{Interval: interval, Partitions: parts, MaxFrame: c.MaxFrameSize, Chunk: chunk, Clock: c.Clock, Log: c.Log}
-	if len(args) > 0 && (mode == modeSocket || mode == modeWatch || mode == modeGenerate) {
+	if len(args) > 0 && (mode == modeSocket || mode == modeWatch || mode == modeGenerate || mode == modeKafka) {
 		return nil, stage.Usagef("%s reads no FILE arguments, got %q", mode, args[0])
 	}
 	if c.Checkpoint == nil {
@@ -295,6 +327,8 @@ func rewindable(c *stage.Context, mode produceMode, args []string) error {
 		way = "give --wal to log it in the checkpoint directory, give files, or run without --checkpoint"
 	}
 	switch mode {
+	case modeKafka:
+		return stage.Usagef("--checkpoint: checkpointed Kafka reading comes with consumer groups (--group), which are not there yet; run produce --kafka without a checkpoint directory")
 	case modeSocket, modeWatch:
 		return stage.Usagef("--checkpoint: %s input cannot be read again after a restart, and produce rewinds by reading its input again; give --wal to log it in the checkpoint directory, or run without --checkpoint", mode)
 	case modeGenerate:
@@ -326,6 +360,8 @@ func newProduceSource(c *stage.Context, mode produceMode, common source.Common, 
 		return newProduceFrames(c, common, args)
 	case modeGenerate:
 		return newProduceGenerate(c, common)
+	case modeKafka:
+		return newProduceKafka(c, common)
 	}
 
 	lc, err := produceLineConfig(c)

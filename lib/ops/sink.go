@@ -39,10 +39,16 @@ rddToFileName) in --format; --object-files PREFIX writes each batch as a frame f
 are written to a temporary name, fsynced and renamed once the batch is complete, so
 a replayed batch rewrites the same file whole: exactly-once under replay. Stdout is at-least-once. --skip-empty writes no file for an empty batch.
 
+--kafka SERVERS --topic T writes every record to the Kafka topic T instead (see
+below), which must exist: dstream never creates topics.
+
 Examples:
    produce --queue a.txt b.txt | sink --with-time
-   produce --queue a.txt b.txt | sink --text-files out/batch --suffix tsv`,
-	Flags: []cli.Flag{
+   produce --queue a.txt b.txt | sink --text-files out/batch --suffix tsv
+   produce --generate transactions | sink --kafka localhost:9092 --topic transactions
+
+` + kafkaSinkDescription,
+	Flags: append([]cli.Flag{
 		&cli.StringFlag{Name: "format", Value: "tsv", Usage: "record format: tsv, jsonl or csv"},
 		&cli.BoolFlag{Name: "with-time", Usage: "put each record's batch time (ms) first"},
 		&cli.StringFlag{Name: "text-files", Usage: "write each batch to the text file `PREFIX`-TIME[.SUFFIX]"},
@@ -50,7 +56,7 @@ Examples:
 		&cli.StringFlag{Name: "suffix", Usage: "file name `SUFFIX` for --text-files and --object-files"},
 		&cli.BoolFlag{Name: "skip-empty", Usage: "write no file for an empty batch"},
 		&cli.StringFlag{Name: "compress", Value: "none", Usage: "compression of --object-files partitions: none, s2 or zstd"},
-	},
+	}, kafkaSinkFlags...),
 	Kind: stage.KindSink,
 	New:  newSink,
 }
@@ -93,6 +99,12 @@ type sink struct {
 }
 
 func newSink(c *stage.Context) (any, error) {
+	if c.IsSet("kafka") {
+		return newKafkaSink(c)
+	}
+	if err := kafkaOnly(c, kafkaSinkFlagNames); err != nil {
+		return nil, err
+	}
 	format, err := ParseFormat(c.String("format"))
 	if err != nil {
 		return nil, stage.Usagef("--format: %v", err)
