@@ -68,6 +68,12 @@ func TestScripts(t *testing.T) {
 			// A binary built with -race sleeps 1 s at exit by default, to
 			// flush reports; the stages here are built so under go test -race.
 			env.Setenv("GORACE", raceEnv)
+			// $REPO: the repository, for scripts/ (the tests run in it).
+			repo, err := os.Getwd()
+			if err != nil {
+				return err
+			}
+			env.Setenv("REPO", repo)
 			env.Values[brokerKey{}] = &heldBroker{}
 			return nil
 		},
