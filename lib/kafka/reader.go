@@ -158,8 +158,12 @@ type Record struct {
 type Fetched struct {
 	Index   int // the partition's index in the ranges
 	Records []Record
-	Done    bool  // the partition reached its end offset: nothing follows
-	Err     error // reading failed: nothing follows
+	// Next is the offset to fetch next: past Records, and past the
+	// control records after them, so a reader of the offsets knows how far
+	// the partition was read even when a fetch held only control records.
+	Next int64
+	Done bool  // the partition reached its end offset: nothing follows
+	Err  error // reading failed: nothing follows
 }
 
 // Read reads range r of the ranges (index i) and sends what every fetch
@@ -217,8 +221,9 @@ func (c Config) Read(ctx context.Context, client *kafka.Client, i int, r Range, 
 			send(Fetched{Err: fmt.Errorf("topic %s partition %d: reading at offset %d: %v", r.Topic, r.Partition, off, err)})
 			return
 		}
-		off = next
-		if len(f.Records) > 0 && !send(f) {
+		advanced := next > off
+		off, f.Next = next, next
+		if advanced && !send(f) {
 			return
 		}
 	}

@@ -106,8 +106,13 @@ Transaction control records are dropped; records of aborted transactions are not
 (kafka-go cannot filter them). Topics must exist: dstream never creates them. The
 cluster is tried 5 times at start, then produce fails (exit 1). Security: --tls,
 --tls-ca, --sasl with --sasl-user and the password in $DSTREAM_KAFKA_PASSWORD or
---sasl-password-file. A checkpoint directory is not supported with --kafka yet: it
-will come with consumer groups.
+--sasl-password-file. With a checkpoint directory produce logs, per batch, the
+offset each partition was read to (DIR/ID/kafka.log, cut back as checkpoints are
+committed) and records them in each checkpoint; a restart seeks every partition to
+the committed checkpoint's offsets, makes the logged batches after it again (same
+times, same records), then reads on: --from is only where the first run starts,
+the checkpoint wins. A committed offset Kafka no longer keeps (retention) fails the
+restart (exit 1).
 
 Examples:
    produce --batch 1s access.log
@@ -149,7 +154,7 @@ Examples:
 		&cli.Int64Flag{Name: "count", Usage: "--generate: stop after `N` lines"},
 		&cli.IntFlag{Name: "checkpoint-every", Value: 10, Usage: "with --checkpoint: a checkpoint (BARRIER) every `N` batches"},
 		&cli.BoolFlag{Name: "wal", Usage: "with --checkpoint: log what stdin, a named pipe, --socket or --watch gives in the checkpoint directory, so a restart can read it again"},
-		&cli.StringFlag{Name: "from", Value: "earliest", Usage: "--kafka: start every partition at `WHERE`: earliest, latest, an OFFSET or an RFC 3339 TIME"},
+		&cli.StringFlag{Name: "from", Value: "earliest", Usage: "--kafka: start every partition at `WHERE`: earliest, latest, an OFFSET or an RFC 3339 TIME (with a checkpoint, only the first run: a restart resumes at the checkpoint)"},
 		&cli.BoolFlag{Name: "until-caught-up", Usage: "--kafka: read up to the end offsets at start, then end"},
 		&cli.BoolFlag{Name: "with-meta", Usage: "--kafka: make each value a JSON object of topic, partition, offset, timestamp and value"},
 	}, kafka.Flags()...),
@@ -299,11 +304,25 @@ func produceConfig(c *stage.Context) string {
 	config := stage.StateConfig(c.Context, c.Spec)
 	var kept []string
 	for _, f := range strings.Fields(config) {
-		if !strings.HasPrefix(f, "--checkpoint-every=") && f != "--realtime=true" {
+		if !strings.HasPrefix(f, "--checkpoint-every=") && f != "--realtime=true" && !kafkaConnFlag(f) {
 			kept = append(kept, f)
 		}
 	}
 	return strings.Join(kept, " ")
+}
+
+// kafkaConnFlag tells whether f is a --kafka flag a restart may change:
+// how the cluster is reached (its servers may move, its credentials
+// rotate) does not change which records the batches hold, the topics do;
+// --from is where the first run starts (a restart resumes at the
+// checkpoint), and --until-caught-up where a run stops.
+func kafkaConnFlag(f string) bool {
+	for _, name := range []string{"--kafka=", "--tls=", "--tls-ca=", "--sasl=", "--sasl-user=", "--sasl-password-file=", "--from=", "--until-caught-up="} {
+		if strings.HasPrefix(f, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // rewindable checks that produce can emit its batches again after a
@@ -328,7 +347,7 @@ func rewindable(c *stage.Context, mode produceMode, args []string) error {
 	}
 	switch mode {
 	case modeKafka:
-		return stage.Usagef("--checkpoint: checkpointed Kafka reading comes with consumer groups (--group), which are not there yet; run produce --kafka without a checkpoint directory")
+		return nil // it seeks to the checkpoint's offsets (source.Kafka)
 	case modeSocket, modeWatch:
 		return stage.Usagef("--checkpoint: %s input cannot be read again after a restart, and produce rewinds by reading its input again; give --wal to log it in the checkpoint directory, or run without --checkpoint", mode)
 	case modeGenerate:

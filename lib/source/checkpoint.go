@@ -50,6 +50,12 @@ import (
 // that one batch, which is not sent), and batches.log is cut back to them
 // at a restart and, in a long run, as checkpoints are committed. The log
 // is fsynced before each checkpoint's record is written.
+//
+// A back end that can seek (Kafka, kafka_checkpoint.go) logs what each
+// batch took in its own log instead of batches.log, through ext: it adds
+// its position to source-N's first line ("T LATESIZE POSITION"), which
+// Open hands back in extra, and cuts its log back as checkpoints are
+// committed.
 type Checkpoints struct {
 	Dir   *checkpoint.Dir
 	Every int // whole batches between barriers; >= 1
@@ -80,6 +86,19 @@ type Checkpoints struct {
 	recent    []boundary // with a WAL: the boundaries from the committed checkpoint's batch on, counted from the input's start
 	logLines  int        // with a WAL: the lines batches.log holds
 	collected uint64     // the committed checkpoint the WAL was last collected for
+
+	ext   cpExt  // a seeking back end's log, when set: batches.log is not written
+	extra string // what ext added to the committed checkpoint's record
+}
+
+// cpExt is what a back end that keeps its own batch log (instead of
+// batches.log) does at the checkpoint's steps.
+type cpExt interface {
+	logBoundary(b boundary) error        // before batch b's last chunk goes out
+	sync() error                         // before a checkpoint's record is written
+	recordExtra(t int64) (string, error) // the position after batch t, for source-N
+	committed() error                    // after a checkpoint's record is written
+	close() error
 }
 
 // logCompact is how many boundaries before the committed checkpoint's
@@ -119,6 +138,9 @@ func (c *Checkpoints) Open() error {
 		}
 		if config = strings.TrimSuffix(config, "\n"); config != c.Config {
 			return fmt.Errorf("restoring checkpoint %d: %s was taken by 'produce %s', this run is 'produce %s': it would leave out the wrong batches; run with the arguments of the last run, or give the pipeline another checkpoint directory (or remove this one) to start over", n, path, config, c.Config)
+		}
+		if f := strings.SplitN(first, " ", 3); len(f) == 3 {
+			c.extra = f[2]
 		}
 		c.skipTo, c.restarted, c.skipping, c.nextID = t, true, true, n+1
 		if err := c.cutLate(); err != nil {
@@ -227,6 +249,9 @@ func readBoundaries(path string) ([]boundary, error) {
 // logBoundary appends a processing-time batch's boundary; it is called
 // before the batch's last chunk goes out.
 func (c *Checkpoints) logBoundary(b boundary) error {
+	if c.ext != nil {
+		return c.ext.logBoundary(b)
+	}
 	c.logDirty = true
 	b.count += c.base
 	if c.wal != nil {
@@ -328,6 +353,9 @@ func (c *Checkpoints) Close() error {
 	if c.wal != nil {
 		err = c.wal.close()
 	}
+	if c.ext != nil {
+		err = c.ext.close()
+	}
 	if c.log != nil {
 		if cerr := c.log.Close(); err == nil {
 			err = cerr
@@ -415,6 +443,17 @@ func (e *cpEmitter) barrier() error {
 		}
 		e.cp.logDirty = false
 	}
+	extra := ""
+	if e.cp.ext != nil {
+		var err error
+		if err = e.cp.ext.sync(); err == nil {
+			extra, err = e.cp.ext.recordExtra(e.last)
+		}
+		if err != nil {
+			return fmt.Errorf("checkpoint %d: %w", id, err)
+		}
+		extra = " " + extra
+	}
 	var late int64
 	if e.cp.flushLate != nil {
 		if err := e.cp.flushLate(); err != nil {
@@ -432,7 +471,7 @@ func (e *cpEmitter) barrier() error {
 			late = fi.Size()
 		}
 	}
-	record := fmt.Sprintf("%d %d\n%s\n", e.last, late, e.cp.Config)
+	record := fmt.Sprintf("%d %d%s\n%s\n", e.last, late, extra, e.cp.Config)
 	if err := e.cp.Dir.WriteFile(sourcePrefix+strconv.FormatUint(id, 10), []byte(record)); err != nil {
 		return fmt.Errorf("checkpoint %d: %w", id, err)
 	}
@@ -441,6 +480,11 @@ func (e *cpEmitter) barrier() error {
 	}
 	if e.cp.wal != nil {
 		if err := e.cp.collect(); err != nil {
+			return fmt.Errorf("checkpoint %d: %w", id, err)
+		}
+	}
+	if e.cp.ext != nil {
+		if err := e.cp.ext.committed(); err != nil {
 			return fmt.Errorf("checkpoint %d: %w", id, err)
 		}
 	}

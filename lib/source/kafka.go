@@ -2,6 +2,9 @@ package source
 
 import (
 	"context"
+	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -24,6 +27,8 @@ type KafkaConfig struct {
 }
 
 // Kafka reads every partition of its topics, without a consumer group,
+// taking part in checkpoints by offsets (kafka_checkpoint.go) when
+// Common.CP is set,
 // batched by processing time: batch T holds what arrived in [T-D, T).
 // Within a batch (each chunk of a big one) records are grouped by topic,
 // in --topic order, then by partition number, each partition's in offset
@@ -40,12 +45,34 @@ func NewKafka(cfg KafkaConfig) *Kafka { return &Kafka{cfg: cfg} }
 
 // Run implements stage.Source.
 func (k *Kafka) Run(ctx context.Context, out stage.Emitter) error {
-	ranges, err := k.cfg.Conn.Ranges(ctx, k.cfg.From, k.cfg.UntilCaughtUp)
+	from, caughtUp := k.cfg.From, k.cfg.UntilCaughtUp
+	var kl *kafkaLog
+	if cp := k.cfg.CP; cp != nil {
+		var err error
+		if kl, err = openKafkaLog(cp); err != nil {
+			return err
+		}
+		if kl.resume() {
+			// The earliest and end offsets, to check the restored ones.
+			from, caughtUp = kafka.From{Kind: kafka.FromEarliest}, true
+		}
+	}
+	ranges, err := k.cfg.Conn.Ranges(ctx, from, caughtUp)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return err
+	}
+	if kl != nil {
+		if err := kl.start(ranges); err != nil {
+			return err
+		}
+		if !k.cfg.UntilCaughtUp {
+			for i := range ranges {
+				ranges[i].End = -1
+			}
+		}
 	}
 	for _, r := range ranges {
 		topic := string(text.AppendJSONString(nil, []byte(r.Topic)))
@@ -63,31 +90,108 @@ func (k *Kafka) Run(ctx context.Context, out stage.Emitter) error {
 	// when the pipeline is slower than Kafka.
 	ch := make(chan kafka.Fetched, len(ranges))
 	live := 0
+	// staged holds each partition's records fetched and not yet in a
+	// batch; avail is the offset its reading got to, done that it ended.
+	staged := make([][]kafka.Record, len(ranges))
+	avail := make([]int64, len(ranges))
+	done := make([]bool, len(ranges))
+	pos := make([]int64, len(ranges))
 	for i, r := range ranges {
-		if k.cfg.UntilCaughtUp && r.Start >= r.End {
-			continue
+		avail[i], pos[i] = r.Start, r.Start
+	}
+	// start starts a reader of every range not read to its end.
+	start := func(rs []kafka.Range) {
+		for i, r := range rs {
+			if done[i] = r.End >= 0 && r.Start >= r.End; !done[i] {
+				live++
+				wg.Go(func() { k.cfg.Conn.Read(rctx, client, i, r, ch) })
+			}
 		}
-		live++
-		wg.Go(func() { k.cfg.Conn.Read(rctx, client, i, r, ch) })
+	}
+	var last []int64 // where the replay ends
+	if kl != nil && len(kl.replay) > 0 {
+		// Replay readers stop at the last logged batch's offsets: a
+		// partition ahead of another one the batch waits for does not
+		// fetch on into live records meanwhile, so what is held stays
+		// within the logged batches.
+		last = kl.replay[len(kl.replay)-1].offs
+		rs := slices.Clone(ranges)
+		for i := range rs {
+			rs[i].End = last[i]
+		}
+		start(rs)
+	} else {
+		start(ranges)
+	}
+	if kl != nil {
+		kl.pos = pos
 	}
 
 	p := newProcTime(k.cfg.Common, out)
-	staged := make([][]kafka.Fetched, len(ranges))
 	size := 0
+	// take puts partition i's staged records below offset end in the batch.
+	take := func(i int, end int64) error {
+		j := 0
+		for ; j < len(staged[i]) && staged[i][j].Offset < end; j++ {
+			if err := k.add(p, i, &staged[i][j]); err != nil {
+				return err
+			}
+		}
+		n := copy(staged[i], staged[i][j:])
+		clear(staged[i][n:])
+		staged[i] = staged[i][:n]
+		pos[i] = min(end, avail[i])
+		return nil
+	}
 	drain := func() error {
 		for i := range staged {
-			for _, f := range staged[i] {
-				for j := range f.Records {
-					if err := k.add(p, i, &f.Records[j]); err != nil {
-						return err
-					}
-				}
+			if err := take(i, math.MaxInt64); err != nil {
+				return err
 			}
-			clear(staged[i])
-			staged[i] = staged[i][:0]
 		}
 		size = 0
 		return nil
+	}
+	receive := func(f kafka.Fetched) error {
+		switch {
+		case f.Err != nil:
+			return f.Err
+		case f.Done:
+			live--
+			done[f.Index] = true
+			return nil
+		}
+		staged[f.Index] = append(staged[f.Index], f.Records...)
+		avail[f.Index] = f.Next
+		for i := range f.Records {
+			size += len(f.Records[i].Key) + len(f.Records[i].Value)
+		}
+		return nil
+	}
+	if kl != nil && kl.cp.restarted {
+		// Restarted within the committed batch's interval: the clock's
+		// batch would be taken for the committed one, and left out.
+		p.next = max(p.next, kl.cp.skipTo+p.interval)
+	}
+	if kl != nil && len(kl.replay) > 0 {
+		if err := k.replay(ctx, p, kl, ranges, ch, avail, done, take, receive); err != nil {
+			return err
+		}
+		for live > 0 { // the replay readers' Done
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case f := <-ch:
+				if err := receive(f); err != nil {
+					return err
+				}
+			}
+		}
+		rs := slices.Clone(ranges)
+		for i := range rs {
+			rs[i].Start = last[i]
+		}
+		start(rs)
 	}
 	timer := p.timer()
 	for live > 0 || !k.cfg.UntilCaughtUp {
@@ -109,16 +213,8 @@ func (k *Kafka) Run(ctx context.Context, out stage.Emitter) error {
 			}
 			timer = p.timer()
 		case f := <-ch:
-			switch {
-			case f.Err != nil:
-				return f.Err
-			case f.Done:
-				live--
-				continue
-			}
-			staged[f.Index] = append(staged[f.Index], f)
-			for i := range f.Records {
-				size += len(f.Records[i].Key) + len(f.Records[i].Value)
+			if err := receive(f); err != nil {
+				return err
 			}
 			// A big batch goes out in chunks, each in partition order.
 			if size >= p.chunk {
@@ -132,6 +228,53 @@ func (k *Kafka) Run(ctx context.Context, out stage.Emitter) error {
 		return err
 	}
 	return p.flush()
+}
+
+// replay cuts the logged batches after the committed checkpoint again:
+// batch T goes out once every partition was read to its logged offset,
+// with what each took below it. Then the clock cuts, from the batch after
+// the last logged one. A stop in the middle leaves the rest for the next
+// restart (it is still in the log).
+func (k *Kafka) replay(ctx context.Context, p *procTime, kl *kafkaLog, ranges []kafka.Range, ch <-chan kafka.Fetched,
+	avail []int64, done []bool, take func(int, int64) error, receive func(kafka.Fetched) error) error {
+	for len(kl.replay) > 0 {
+		x := kl.replay[0]
+		ready := true
+		for i, r := range ranges {
+			if avail[i] < x.offs[i] {
+				if done[i] {
+					return fmt.Errorf("topic %s partition %d: batch %d took records up to offset %d before the restart, but the partition ends at %d now", r.Topic, r.Partition, x.time, x.offs[i], avail[i])
+				}
+				ready = false
+			}
+		}
+		if !ready {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case f := <-ch:
+				if err := receive(f); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		for i := range ranges {
+			if err := take(i, x.offs[i]); err != nil {
+				return err
+			}
+		}
+		p.next = x.time
+		kl.replaying = true
+		err := p.emit()
+		kl.replaying = false
+		if err != nil {
+			return err
+		}
+		kl.replay = kl.replay[1:]
+	}
+	p.next = max(p.next+p.interval, batchOf(p.clock.Now().UnixMilli(), p.interval))
+	return nil
 }
 
 // add puts a record in the batch being filled: as it is, or with

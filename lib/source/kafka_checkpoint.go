@@ -1,0 +1,313 @@
+package source
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"dstream/lib/kafka"
+)
+
+// Checkpointed Kafka reading. Kafka can seek, so the Kafka source does not
+// rewind to the start of its input as the other back ends do (see
+// Checkpoints): it logs, for every batch, where each partition's reading
+// stood when the batch ended, and a restart seeks there.
+//
+// kafka.log, in the source's checkpoint directory, has one line per batch,
+// "T O1 O2 ... On": batch T took, of the i-th partition (the ranges'
+// order: --topic order, then partition number), the records below offset
+// Oi not taken by an earlier batch. The line is written before the batch's
+// last chunk goes out, so a batch that went out is always in the log; it
+// is fsynced before a checkpoint's record is written. Its first line is
+// the start: "0 O1 ... On", where the first run started (--from), or,
+// after a restart, the committed checkpoint's line. source-N's first line
+// is "T LATESIZE O1,...,On": the offsets after checkpoint N's last batch.
+//
+// On a restart from checkpoint N every partition is read from N's
+// offsets; the logged batches after N are cut again at their logged
+// offsets, with their logged times (same records, same order, since a
+// batch's order is by partition, then offset), and then the clock cuts,
+// live. While replaying, each partition is read only up to its offset in
+// the last logged batch, so what is held waiting for a slower partition
+// stays within the logged batches. With no committed checkpoint but a
+// log (a crash before the first commit), the replay starts at the start
+// line. --from only matters when there is neither. An offset Kafka no
+// longer has (retention) fails the restart, naming the partition and the
+// offsets. Which records a batch holds is what a restart must repeat:
+// produce's configuration (Config) leaves out how the cluster is reached,
+// --from and --until-caught-up, and keeps the topics.
+//
+// Like batches.log, the log is fsynced only before a checkpoint's record:
+// kill -9 loses nothing (the page cache has it), a machine crash may lose
+// the lines of batches after the last checkpoint, which are then cut by
+// the clock again.
+//
+// The log is cut back to the committed checkpoint's line when
+// kafkaLogCompact lines before it have piled up: unlike a file, Kafka
+// seeks, so nothing before the committed checkpoint is read again.
+type kafkaLog struct {
+	cp   *Checkpoints
+	path string
+	f    *os.File
+	// lines are the log's lines from the start line on.
+	lines     []kafkaLine
+	fileLines int // lines the file holds
+	dirty     bool
+	// replay holds the logged batches still to cut again after a restart.
+	replay    []kafkaLine
+	replaying bool    // the batch going out is a replayed one: it is logged already
+	pos       []int64 // where each partition's reading stands: what the batch going out took
+	collected uint64
+}
+
+type kafkaLine struct {
+	time int64
+	offs []int64
+}
+
+const kafkaLogName = "kafka.log"
+
+// kafkaLogCompact is how many lines before the committed checkpoint's
+// kafka.log may hold before it is cut back (a variable for tests).
+var kafkaLogCompact = 4096
+
+// openKafkaLog reads kafka.log and makes it cp's batch log.
+func openKafkaLog(cp *Checkpoints) (*kafkaLog, error) {
+	l := &kafkaLog{cp: cp, path: filepath.Join(cp.Dir.Path, kafkaLogName)}
+	var err error
+	if l.lines, err = readKafkaLog(l.path); err != nil {
+		return nil, err
+	}
+	cp.ext = l
+	return l, nil
+}
+
+// resume tells whether reading goes on where a run before left off, rather
+// than at --from.
+func (l *kafkaLog) resume() bool { return l.cp.restarted || len(l.lines) > 0 }
+
+// start sets where each range starts reading: with resume, ranges were
+// made from the earliest offsets and, with the end offsets, to check the
+// restored ones against. It sets the replay and rewrites the log from the
+// start line on.
+func (l *kafkaLog) start(ranges []kafka.Range) error {
+	n := len(ranges)
+	var starts []int64
+	var startTime int64
+	switch {
+	case l.cp.restarted:
+		f := strings.Split(l.cp.extra, ",")
+		if l.cp.extra == "" || len(f) != n {
+			return fmt.Errorf("restoring the checkpoint of batch %d: its record holds the offsets of %d partitions (%q), the topics have %d: remove the checkpoint directory to start the pipeline over", l.cp.skipTo, len(f), l.cp.extra, n)
+		}
+		for _, s := range f {
+			o, err := strconv.ParseInt(s, 10, 64)
+			if err != nil || o < 0 {
+				return fmt.Errorf("restoring the checkpoint of batch %d: %q is not an offset", l.cp.skipTo, s)
+			}
+			starts = append(starts, o)
+		}
+		startTime = l.cp.skipTo
+		for _, x := range l.lines {
+			if x.time > startTime {
+				l.replay = append(l.replay, x)
+			}
+		}
+	case len(l.lines) > 0:
+		if l.lines[0].time != 0 {
+			return fmt.Errorf("%s: the first line is batch %d, want the start line (0 and the offsets reading started at)", l.path, l.lines[0].time)
+		}
+		starts, l.replay = l.lines[0].offs, l.lines[1:]
+	default:
+		for _, r := range ranges {
+			starts = append(starts, r.Start)
+		}
+	}
+	for _, x := range l.replay {
+		if len(x.offs) != n {
+			return fmt.Errorf("%s: batch %d holds the offsets of %d partitions, the topics have %d: remove the checkpoint directory to start the pipeline over", l.path, x.time, len(x.offs), n)
+		}
+	}
+	if l.resume() {
+		for i := range ranges {
+			r := &ranges[i]
+			if starts[i] < r.Start || starts[i] > r.End {
+				return fmt.Errorf("topic %s partition %d: the checkpoint resumes at offset %d, but Kafka has offsets %d to %d only (retention deleted them, or the topic was made again); remove the checkpoint directory to start the pipeline over", r.Topic, r.Partition, starts[i], r.Start, r.End)
+			}
+			r.Start = starts[i]
+		}
+	}
+	l.lines = append([]kafkaLine{{startTime, starts}}, l.replay...)
+	l.replay = l.lines[1:]
+	l.pos = slices.Clone(starts)
+	return l.rewrite()
+}
+
+// rewrite replaces kafka.log with l.lines, atomically.
+func (l *kafkaLog) rewrite() error {
+	var b []byte
+	for _, x := range l.lines {
+		b = appendKafkaLine(b, x)
+	}
+	if err := l.cp.Dir.WriteFile(kafkaLogName, b); err != nil {
+		return err
+	}
+	if l.f != nil {
+		l.f.Close()
+	}
+	var err error
+	l.f, err = os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND, 0o600)
+	l.fileLines, l.dirty = len(l.lines), false
+	return err
+}
+
+func appendKafkaLine(b []byte, x kafkaLine) []byte {
+	b = strconv.AppendInt(b, x.time, 10)
+	for _, o := range x.offs {
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, o, 10)
+	}
+	return append(b, '\n')
+}
+
+// readKafkaLog reads kafka.log. A torn last line (a crash while writing
+// it) is a batch that never went out: it is dropped, and the file cut
+// back to its last whole line.
+func readKafkaLog(path string) ([]kafkaLine, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	whole := bytes.LastIndexByte(data, '\n') + 1
+	if whole < len(data) {
+		if err := os.Truncate(path, int64(whole)); err != nil {
+			return nil, err
+		}
+	}
+	var lines []kafkaLine
+	sc := bufio.NewScanner(bytes.NewReader(data[:whole]))
+	sc.Buffer(nil, 1<<24)
+	for n := 1; sc.Scan(); n++ {
+		f := strings.Fields(sc.Text())
+		bad := len(f) < 2
+		var x kafkaLine
+		for i, s := range f {
+			v, err := strconv.ParseInt(s, 10, 64)
+			bad = bad || err != nil || v < 0
+			if i == 0 {
+				x.time = v
+			} else {
+				x.offs = append(x.offs, v)
+			}
+		}
+		if !bad && len(lines) > 0 {
+			prev := lines[len(lines)-1]
+			bad = x.time <= prev.time || len(x.offs) != len(prev.offs)
+			for i := 0; !bad && i < len(x.offs); i++ {
+				bad = x.offs[i] < prev.offs[i]
+			}
+		}
+		if bad {
+			return nil, fmt.Errorf("%s:%d: %q is not a batch's offsets (want TIME OFFSET..., the time growing, the offsets not shrinking)", path, n, sc.Text())
+		}
+		lines = append(lines, x)
+	}
+	return lines, sc.Err()
+}
+
+// logBoundary implements cpExt: batch b took what the partitions were
+// read to (pos).
+func (l *kafkaLog) logBoundary(b boundary) error {
+	if l.replaying {
+		return nil
+	}
+	x := kafkaLine{b.time, slices.Clone(l.pos)}
+	l.lines = append(l.lines, x)
+	l.fileLines++
+	l.dirty = true
+	_, err := l.f.Write(appendKafkaLine(nil, x))
+	return err
+}
+
+func (l *kafkaLog) sync() error {
+	if !l.dirty {
+		return nil
+	}
+	l.dirty = false
+	return l.f.Sync()
+}
+
+// find returns the line of batch t.
+func (l *kafkaLog) find(t int64) (int, bool) {
+	return slices.BinarySearchFunc(l.lines, t, func(x kafkaLine, t int64) int {
+		switch {
+		case x.time < t:
+			return -1
+		case x.time > t:
+			return 1
+		}
+		return 0
+	})
+}
+
+// recordExtra implements cpExt: the offsets after batch t, "O1,...,On".
+func (l *kafkaLog) recordExtra(t int64) (string, error) {
+	i, ok := l.find(t)
+	if !ok {
+		return "", fmt.Errorf("internal error: batch %d is not in %s", t, l.path)
+	}
+	var b []byte
+	for j, o := range l.lines[i].offs {
+		if j > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, o, 10)
+	}
+	return string(b), nil
+}
+
+// committed implements cpExt: the lines before the committed checkpoint's
+// are dropped, and the file is cut back when enough have piled up.
+func (l *kafkaLog) committed() error {
+	n, ok, err := l.cp.Dir.Committed()
+	if err != nil || !ok || n == l.collected {
+		return err
+	}
+	b, err := l.cp.Dir.ReadFile(sourcePrefix + strconv.FormatUint(n, 10))
+	if err != nil {
+		return err
+	}
+	var t int64
+	if _, err := fmt.Sscanf(string(b), "%d", &t); err != nil {
+		return fmt.Errorf("%s: %q is not a checkpoint record", filepath.Join(l.cp.Dir.Path, sourcePrefix+strconv.FormatUint(n, 10)), b)
+	}
+	i, ok := l.find(t)
+	if !ok {
+		return nil // not ours (or already cut): the log is kept whole
+	}
+	l.collected = n
+	// The replay is a suffix of lines: it is not moved by the cut.
+	l.lines = l.lines[i:]
+	if l.fileLines-len(l.lines) >= kafkaLogCompact {
+		return l.rewrite()
+	}
+	return nil
+}
+
+func (l *kafkaLog) close() error {
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
