@@ -213,10 +213,11 @@ func (c *Checkpoints) cutLate() error {
 // checkpoint covers: its side output (--late) was written then.
 func (c *Checkpoints) Skipping() bool { return c != nil && c.skipping }
 
-// readBoundaries reads batches.log. Its last line may be torn (a crash
-// while writing it): that batch never went out, so it is dropped, and the
-// file cut back to its last whole line.
-func readBoundaries(path string) ([]boundary, error) {
+// readLog reads a batch log (batches.log, kafka.log): its whole lines, nil
+// when there is none. Its last line may be torn (a crash while writing
+// it): that batch never went out, so it is dropped, and the file cut back
+// to its last whole line.
+func readLog(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -230,8 +231,17 @@ func readBoundaries(path string) ([]boundary, error) {
 			return nil, err
 		}
 	}
+	return data[:whole], nil
+}
+
+// readBoundaries reads batches.log (see readLog).
+func readBoundaries(path string) ([]boundary, error) {
+	data, err := readLog(path)
+	if err != nil {
+		return nil, err
+	}
 	var bounds []boundary
-	sc := bufio.NewScanner(bytes.NewReader(data[:whole]))
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	for line := 1; sc.Scan(); line++ {
 		t, count, ok := strings.Cut(sc.Text(), " ")
 		var b boundary

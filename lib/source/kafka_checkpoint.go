@@ -3,7 +3,6 @@ package source
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -176,25 +175,14 @@ func appendKafkaLine(b []byte, x kafkaLine) []byte {
 	return append(b, '\n')
 }
 
-// readKafkaLog reads kafka.log. A torn last line (a crash while writing
-// it) is a batch that never went out: it is dropped, and the file cut
-// back to its last whole line.
+// readKafkaLog reads kafka.log (see readLog: a torn last line is dropped).
 func readKafkaLog(path string) ([]kafkaLine, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+	data, err := readLog(path)
 	if err != nil {
 		return nil, err
 	}
-	whole := bytes.LastIndexByte(data, '\n') + 1
-	if whole < len(data) {
-		if err := os.Truncate(path, int64(whole)); err != nil {
-			return nil, err
-		}
-	}
 	var lines []kafkaLine
-	sc := bufio.NewScanner(bytes.NewReader(data[:whole]))
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, 1<<24)
 	for n := 1; sc.Scan(); n++ {
 		f := strings.Fields(sc.Text())
