@@ -248,11 +248,8 @@ func (cb *combineByKey) combineParallel(b *frame.Batch) error {
 		return nil
 	})
 	for pi, t := range cb.tables[:n] {
-		switch {
-		case t.err == errNoKey:
-			return noKeyError("combinebykey", b.Time, cb.seen+t.bad)
-		case t.err != nil:
-			return fmt.Errorf("batch %d: record %d (key %q): %w", b.Time, cb.seen+t.bad, b.Partitions[pi].Records[t.bad].Key, t.err)
+		if t.err != nil {
+			return partitionError("combinebykey", b, cb.seen, pi, t.bad, t.err)
 		}
 		for _, key := range t.keys.keys[t.from:] {
 			cb.keys.lookupString(key)

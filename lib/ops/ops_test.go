@@ -34,7 +34,7 @@ func batch(t int64, parts ...[]string) *frame.Batch {
 
 // newStage builds spec's stage from command-line arguments, as the runtime
 // would, with stdout going to out.
-func newStage(t *testing.T, spec *stage.Spec, out *bytes.Buffer, args ...string) any {
+func newStage(t testing.TB, spec *stage.Spec, out *bytes.Buffer, args ...string) any {
 	t.Helper()
 	set := flag.NewFlagSet(spec.Name, flag.ContinueOnError)
 	for _, f := range spec.Flags {

@@ -184,6 +184,16 @@ type partialTable struct {
 
 var errNoKey = errors.New("no key")
 
+// partitionError is the error of record bad of partition pi, reduced in
+// parallel: as reducing one record after another would report it, with
+// its number in the batch (first: the records before the partition).
+func partitionError(stage string, b *frame.Batch, first, pi, bad int, err error) error {
+	if err == errNoKey {
+		return noKeyError(stage, b.Time, first+bad)
+	}
+	return fmt.Errorf("batch %d: record %d (key %q): %w", b.Time, first+bad, b.Partitions[pi].Records[bad].Key, err)
+}
+
 func newReduceByKey(c *stage.Context) (any, error) {
 	parts, err := partitionsFlag(c)
 	if err != nil {
@@ -282,11 +292,8 @@ func (r *reduceByKey) parallel(b *frame.Batch) error {
 		return nil
 	})
 	for pi, t := range r.part[:n] {
-		switch {
-		case t.err == errNoKey:
-			return noKeyError("reducebykey", b.Time, r.seen+t.bad)
-		case t.err != nil:
-			return fmt.Errorf("batch %d: record %d (key %q): %w", b.Time, r.seen+t.bad, b.Partitions[pi].Records[t.bad].Key, t.err)
+		if t.err != nil {
+			return partitionError("reducebykey", b, r.seen, pi, t.bad, t.err)
 		}
 		for j, key := range t.keys.keys {
 			i, isNew := r.keys.lookupString(key)

@@ -3,7 +3,6 @@ package ops
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -18,8 +17,6 @@ import (
 	"dstream/lib/expr"
 	"dstream/lib/frame"
 	"dstream/lib/stage"
-
-	"github.com/urfave/cli/v2"
 )
 
 // Spark's WindowOperationsSuite reduceByKeyAndWindow tests. "sum" is the
@@ -259,7 +256,7 @@ func BenchmarkReduceByKeyOneBatch(b *testing.B) {
 	for i := range batches {
 		batches[i] = src.next(int64(i+1) * 1000).Clone()
 	}
-	st := newStageB(b, ReduceByKey, "sum").(stage.Operator)
+	st := newStage(b, ReduceByKey, nil, "sum").(stage.Operator)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -288,7 +285,7 @@ func benchSlide(b *testing.B, fn string) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	st := newStageB(b, ReduceByKeyAndWindow, fmt.Sprintf("%ds/1s", benchWindow), fn).(stage.Operator)
+	st := newStage(b, ReduceByKeyAndWindow, nil, fmt.Sprintf("%ds/1s", benchWindow), fn).(stage.Operator)
 	t := int64(0)
 	feed := func() {
 		t += 1000
@@ -351,25 +348,6 @@ func (k *keyedWindow) rawSize() int {
 		n += 12 * len(p.keys)
 	}
 	return n
-}
-
-// newStageB is newStage for benchmarks.
-func newStageB(b *testing.B, spec *stage.Spec, args ...string) any {
-	b.Helper()
-	set := flag.NewFlagSet(spec.Name, flag.ContinueOnError)
-	for _, f := range spec.Flags {
-		if err := f.Apply(set); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := set.Parse(args); err != nil {
-		b.Fatal(err)
-	}
-	st, err := spec.New(&stage.Context{Context: cli.NewContext(cli.NewApp(), set, nil), Spec: spec})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return st
 }
 
 // The checkpoint form of --expr results: what expressions make comes back
