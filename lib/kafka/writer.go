@@ -73,6 +73,9 @@ type WriterConfig struct {
 	Partitioner Partitioner
 	Compression Compression
 	Acks        Acks
+	// ByKey (--by-key) makes the topic a repartition topic: every record
+	// must be keyed, and a key always goes to the same partition.
+	ByKey bool
 }
 
 // Writer writes batches to a topic. Every batch (every chunk of a big one)
@@ -85,6 +88,9 @@ type Writer struct {
 	msgs []kafka.Message
 	hdr  []kafka.Header // shared by the messages of one batch
 	tbuf []byte
+
+	byKey bool
+	seen  int // records of the batch in its earlier chunks, for error messages
 }
 
 // keyBalancer sends unkeyed records round-robin, so they spread evenly
@@ -112,7 +118,10 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 	case Murmur2:
 		bal.keyed = &kafka.Murmur2Balancer{}
 	case CRC32:
-		bal.keyed = &kafka.CRC32Balancer{}
+		// librdkafka's consistent_random sends an empty key to a random
+		// partition; --by-key promises every key one partition, so there
+		// it hashes "" like any key.
+		bal.keyed = &kafka.CRC32Balancer{Consistent: cfg.ByKey}
 	case Hash:
 		bal.keyed = &kafka.Hash{}
 	}
@@ -151,12 +160,24 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 	case "zstd":
 		w.Compression = kafka.Zstd
 	}
-	return &Writer{w: w, hdr: make([]kafka.Header, 1)}, nil
+	return &Writer{w: w, hdr: make([]kafka.Header, 1), byKey: cfg.ByKey}, nil
 }
 
 // Process writes the batch's records, partition by partition in order,
-// and waits until the cluster acknowledged every one.
+// and waits until the cluster acknowledged every one. With ByKey an
+// unkeyed record fails the batch (or chunk) before any of it is written.
 func (w *Writer) Process(ctx context.Context, b *frame.Batch) error {
+	first := w.seen
+	if b.More {
+		w.seen += b.Len()
+	} else {
+		w.seen = 0
+	}
+	if w.byKey {
+		if i := firstUnkeyed(b); i >= 0 {
+			return fmt.Errorf("batch %d: record %d has no key (--by-key wants keyed records; use keyby first)", b.Time, first+i)
+		}
+	}
 	w.tbuf = strconv.AppendInt(w.tbuf[:0], b.Time, 10)
 	w.hdr[0] = kafka.Header{Key: TimeHeader, Value: w.tbuf}
 	msgs := w.msgs[:0]
@@ -187,6 +208,20 @@ func (w *Writer) Process(ctx context.Context, b *frame.Batch) error {
 		return fmt.Errorf("batch %d: %d of %d records not delivered to topic %s: %v", b.Time, werrs.Count(), len(msgs), w.w.Topic, firstErr(werrs))
 	}
 	return fmt.Errorf("batch %d: records not delivered to topic %s: %v", b.Time, w.w.Topic, err)
+}
+
+// firstUnkeyed is the index in b of its first unkeyed record, or -1.
+func firstUnkeyed(b *frame.Batch) int {
+	n := 0
+	for _, p := range b.Partitions {
+		for i := range p.Records {
+			if !p.Records[i].Keyed {
+				return n + i
+			}
+		}
+		n += len(p.Records)
+	}
+	return -1
 }
 
 func firstErr(errs kafka.WriteErrors) error {

@@ -19,15 +19,19 @@ in the header "dstream-time". Records are written in batch order, partition by
 partition. --partitioner picks a keyed record's partition: murmur2 (the default)
 is the Java client's default partitioner (and Kafka Streams'), crc32 is
 librdkafka's default (kcat, confluent-kafka-go), hash is FNV-1a (Sarama's).
-Unkeyed records go round-robin. Every batch is flushed when it ends and the sink
-waits until the cluster has acknowledged all of its records (--acks all: every
-in-sync replica, the default; one: the leader; none: no wait) before it takes
-the next batch or a checkpoint barrier; a record that cannot be delivered after
-5 attempts fails the sink (exit 1), never a silent drop. At-least-once: a batch
-replayed after a restart is written again (kafka-go has no transactions). The
-cluster is tried 5 times at start before the sink gives up. Security: --tls,
---tls-ca, --sasl with --sasl-user and the password in $DSTREAM_KAFKA_PASSWORD or
---sasl-password-file.
+Unkeyed records go round-robin. --by-key makes T a repartition topic, as Kafka
+Streams': every record must be keyed (an unkeyed one fails the sink, exit 1,
+before anything of its batch, or of its chunk of a big batch, is written), and a
+key always goes to the same partition for a given partition count and
+--partitioner, so each key lives in one copy of a pipeline reading T. Every
+batch is flushed when it ends and the sink waits until the cluster has
+acknowledged all of its records (--acks all: every in-sync replica, the default;
+one: the leader; none: no wait) before it takes the next batch or a checkpoint
+barrier; a record that cannot be delivered after 5 attempts fails the sink
+(exit 1), never a silent drop. At-least-once: a batch replayed after a restart is
+written again (kafka-go has no transactions). The cluster is tried 5 times at
+start before the sink gives up. Security: --tls, --tls-ca, --sasl with
+--sasl-user and the password in $DSTREAM_KAFKA_PASSWORD or --sasl-password-file.
 
    produce --batch 1s --keyed events.tsv | sink --kafka k1:9092,k2:9092 --topic events --compression zstd`
 
@@ -35,9 +39,10 @@ var kafkaSinkFlags = append(kafka.Flags(),
 	&cli.StringFlag{Name: "partitioner", Value: "murmur2", Usage: "--kafka: partition of a keyed record by murmur2 (Java's), crc32 (librdkafka's) or hash (FNV-1a) of its key"},
 	&cli.StringFlag{Name: "compression", Value: "none", Usage: "--kafka: record batch compression: none, gzip, snappy, lz4 or zstd"},
 	&cli.StringFlag{Name: "acks", Value: "all", Usage: "--kafka: acknowledgement to wait for: all, one or none"},
+	&cli.BoolFlag{Name: "by-key", Usage: "--kafka: a repartition topic: every record must be keyed, and a key always goes to one partition"},
 )
 
-var kafkaSinkFlagNames = append(slices.Clone(kafka.FlagNames), "partitioner", "compression", "acks")
+var kafkaSinkFlagNames = append(slices.Clone(kafka.FlagNames), "partitioner", "compression", "acks", "by-key")
 
 // kafkaOnly rejects the flags in names, which mean something only with --kafka.
 func kafkaOnly(c *stage.Context, names []string) error {
@@ -77,6 +82,7 @@ func newKafkaSink(c *stage.Context) (any, error) {
 	if cfg.Acks, err = kafka.ParseAcks(c.String("acks")); err != nil {
 		return nil, stage.Usagef("--acks: %v", err)
 	}
+	cfg.ByKey = c.Bool("by-key")
 	w, err := kafka.NewWriter(c.Context.Context, cfg)
 	if err != nil {
 		return nil, err

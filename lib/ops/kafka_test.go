@@ -55,3 +55,49 @@ func TestKafkaSinkProduce(t *testing.T) {
 		t.Errorf("produce: exit %d, frames %q, want %q: %s", code, got, want, errs)
 	}
 }
+
+// TestKafkaSinkByKey: sink --by-key fails (exit 1) on an unkeyed record,
+// having written the batches before its own and nothing of it; without
+// --kafka --by-key is a usage error (exit 2).
+func TestKafkaSinkByKey(t *testing.T) {
+	c, err := kafkatest.Start(kafkatest.Config{Topics: []kafkatest.Topic{{Name: "t", Partitions: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	addr := c.ListenAddrs()[0]
+
+	var in bytes.Buffer
+	w := frame.NewWriter(&in, frame.CodecNone, frame.DefaultMaxSize)
+	for i, recs := range [][]frame.Record{
+		{{Key: []byte("a"), Value: []byte("1"), Keyed: true}},
+		{{Key: []byte("b"), Value: []byte("2"), Keyed: true}, {Value: []byte("unkeyed")}},
+	} {
+		if err := w.WriteBatch(&frame.Batch{Time: int64(i+1) * 1000, Interval: 1000, Partitions: []frame.Partition{{Records: recs}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.WriteEOS(); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (int, string) {
+		var out, errs bytes.Buffer
+		code := stage.Run(Sink, append([]string{"sink"}, args...), stage.IO{
+			Stdin: &in, Stdout: &out, Stderr: &errs, Signals: make(chan os.Signal), Clock: stage.RealClock{},
+		})
+		return code, errs.String()
+	}
+	code, errs := run("--kafka", addr, "--topic", "t", "--by-key")
+	if want := "sink: batch 2000: record 1 has no key (--by-key wants keyed records; use keyby first)\n"; code != 1 || errs != want {
+		t.Errorf("unkeyed: exit %d, stderr %q; want 1, %q", code, errs, want)
+	}
+	code, frames, errs := runProduce(t, "", "--batch", "1h", "--kafka", addr, "--topic", "t", "--until-caught-up")
+	if want := "3600000/3600000: 1 EOS"; code != 0 || strings.Join(frames, " ") != want {
+		t.Errorf("produce: exit %d, frames %q, want %q: %s", code, frames, want, errs)
+	}
+
+	code, errs = run("--by-key")
+	if want := "sink: --by-key applies to --kafka only\n"; code != 2 || errs != want {
+		t.Errorf("no --kafka: exit %d, stderr %q; want 2, %q", code, errs, want)
+	}
+}
