@@ -59,6 +59,8 @@ type Config struct {
 	// apart, before the stage gives up with an error.
 	Retries int
 	Backoff time.Duration
+	// OnDataLoss says what reading does at an offset Kafka no longer has.
+	OnDataLoss DataLoss
 }
 
 // Mechanism is a --sasl choice.

@@ -164,6 +164,52 @@ type Fetched struct {
 	Next int64
 	Done bool  // the partition reached its end offset: nothing follows
 	Err  error // reading failed: nothing follows
+	// Lost says Kafka no longer had the records from where reading stood
+	// (--on-data-loss earliest): reading skipped them, to Next.
+	Lost bool
+}
+
+// lost is what reading does when offset off of r is out of range: with
+// DataLossEarliest, it returns the earliest offset kept, when past off
+// (retention deleted records before they were read); otherwise an error.
+func (c Config) lost(ctx context.Context, client *kafka.Client, r Range, off int64) (int64, error) {
+	first, err := listOffsets(ctx, client, r.Topic, []int{r.Partition}, kafka.FirstOffset)
+	if err != nil {
+		return 0, err
+	}
+	if f := first[r.Partition]; f > off {
+		if c.OnDataLoss == DataLossEarliest {
+			return f, nil
+		}
+		return 0, fmt.Errorf("topic %s partition %d: offsets %d to %d were deleted (retention) before they were read (--on-data-loss earliest skips them)", r.Topic, r.Partition, off, f)
+	}
+	return 0, fmt.Errorf("topic %s partition %d: offset %d is past the partition's end (was the topic made again?)", r.Topic, r.Partition, off)
+}
+
+// Bounds returns, for the partitions of ranges at idx, the earliest offset
+// Kafka keeps and the end offset (the next to be written).
+func (c Config) Bounds(ctx context.Context, client *kafka.Client, ranges []Range, idx []int) (first, end map[int]int64, err error) {
+	byTopic := map[string][]int{}
+	for _, i := range idx {
+		byTopic[ranges[i].Topic] = append(byTopic[ranges[i].Topic], ranges[i].Partition)
+	}
+	first, end = map[int]int64{}, map[int]int64{}
+	for t, parts := range byTopic {
+		f, err := listOffsets(ctx, client, t, parts, kafka.FirstOffset)
+		if err != nil {
+			return nil, nil, err
+		}
+		e, err := listOffsets(ctx, client, t, parts, kafka.LastOffset)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, i := range idx {
+			if r := ranges[i]; r.Topic == t {
+				first[i], end[i] = f[r.Partition], e[r.Partition]
+			}
+		}
+	}
+	return first, end, nil
 }
 
 // Read reads range r of the ranges (index i) and sends what every fetch
@@ -193,8 +239,16 @@ func (c Config) Read(ctx context.Context, client *kafka.Client, i int, r Range, 
 		if err == nil && resp.Error != nil {
 			err = resp.Error
 			if errors.Is(err, kafka.OffsetOutOfRange) {
-				send(Fetched{Err: fmt.Errorf("topic %s partition %d: offset %d is out of range: the records were deleted (retention) before they were read", r.Topic, r.Partition, off)})
-				return
+				next, err := c.lost(ctx, client, r, off)
+				if err != nil {
+					send(Fetched{Err: err})
+					return
+				}
+				if !send(Fetched{Lost: true, Next: next}) {
+					return
+				}
+				off = next
+				continue
 			}
 		}
 		if err != nil {

@@ -20,5 +20,16 @@ func newProduceKafka(c *stage.Context, common source.Common) (any, error) {
 	if k.From, err = kafka.ParseFrom(c.String("from")); err != nil {
 		return nil, stage.Usagef("--from %v", err)
 	}
+	if k.Conn.OnDataLoss, err = kafka.ParseDataLoss(c.String("on-data-loss")); err != nil {
+		return nil, stage.Usagef("--on-data-loss: %v", err)
+	}
+	if c.IsSet("group") {
+		k.Group = kafka.Group{ID: c.String("group"), SessionTimeout: c.Duration("session-timeout")}
+		if err := k.Group.Validate(); err != nil {
+			return nil, stage.Usagef("--group %s: %v", k.Group.ID, err)
+		}
+	} else if c.IsSet("session-timeout") {
+		return nil, stage.Usagef("--session-timeout is for --group")
+	}
 	return source.NewKafka(k), nil
 }

@@ -157,6 +157,9 @@ Examples:
 		&cli.StringFlag{Name: "from", Value: "earliest", Usage: "--kafka: start every partition at `WHERE`: earliest, latest, an OFFSET or an RFC 3339 TIME (with a checkpoint, only the first run: a restart resumes at the checkpoint)"},
 		&cli.BoolFlag{Name: "until-caught-up", Usage: "--kafka: read up to the end offsets at start, then end"},
 		&cli.BoolFlag{Name: "with-meta", Usage: "--kafka: make each value a JSON object of topic, partition, offset, timestamp and value"},
+		&cli.StringFlag{Name: "group", Usage: "--kafka: read as a member of consumer group `G`, committing offsets when the pipeline commits a checkpoint (needs --checkpoint)"},
+		&cli.DurationFlag{Name: "session-timeout", Value: kafka.DefaultSessionTimeout, Usage: "--group: a member silent this long (`D`) loses its partitions to the others"},
+		&cli.StringFlag{Name: "on-data-loss", Value: "fail", Usage: "--kafka: at an offset Kafka no longer has (retention): `WHAT`, fail or earliest (warn and go on at the earliest kept)"},
 	}, kafka.Flags()...),
 	New: newProduce,
 }
@@ -201,7 +204,7 @@ var produceFlagModes = map[string][]produceMode{
 }
 
 func init() {
-	for _, name := range append([]string{"from", "until-caught-up", "with-meta"}, kafka.FlagNames...) {
+	for _, name := range append([]string{"from", "until-caught-up", "with-meta", "group", "session-timeout", "on-data-loss"}, kafka.FlagNames...) {
 		produceFlagModes[name] = []produceMode{modeKafka}
 	}
 }
@@ -270,6 +273,9 @@ func newProduce(c *stage.Context) (any, error) {
 		if c.Bool("wal") {
 			return nil, stage.Usagef("--wal needs a checkpoint directory to keep its log in (--checkpoint DIR or %s)", stage.EnvCheckpoint)
 		}
+		if c.IsSet("group") {
+			return nil, stage.Usagef("--group needs a checkpoint directory (--checkpoint DIR or %s): offsets are committed to the group when the pipeline commits a checkpoint", stage.EnvCheckpoint)
+		}
 		return newProduceSource(c, mode, common, args, nil)
 	}
 	if err := rewindable(c, mode, args); err != nil {
@@ -317,7 +323,7 @@ func produceConfig(c *stage.Context) string {
 // --from is where the first run starts (a restart resumes at the
 // checkpoint), and --until-caught-up where a run stops.
 func kafkaConnFlag(f string) bool {
-	for _, name := range []string{"--kafka=", "--tls=", "--tls-ca=", "--sasl=", "--sasl-user=", "--sasl-password-file=", "--from=", "--until-caught-up="} {
+	for _, name := range []string{"--kafka=", "--tls=", "--tls-ca=", "--sasl=", "--sasl-user=", "--sasl-password-file=", "--from=", "--until-caught-up=", "--session-timeout=", "--on-data-loss="} {
 		if strings.HasPrefix(f, name) {
 			return true
 		}

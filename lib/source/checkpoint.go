@@ -406,12 +406,13 @@ func (s *Checkpointed) Run(ctx context.Context, out stage.Emitter) error {
 }
 
 type cpEmitter struct {
-	out    stage.BarrierEmitter
-	cp     *Checkpoints
-	open   bool  // a batch is going out in chunks
-	last   int64 // the time of the last batch sent
-	since  int   // whole batches since the last barrier
-	lateAt int64 // Late's size when the last whole batch went out
+	out      stage.BarrierEmitter
+	cp       *Checkpoints
+	open     bool  // a batch is going out in chunks
+	last     int64 // the time of the last batch sent
+	since    int   // whole batches since the last barrier
+	barriers int   // barriers sent
+	lateAt   int64 // Late's size when the last whole batch went out
 }
 
 func (e *cpEmitter) Emit(b *frame.Batch) error {
@@ -436,6 +437,19 @@ func (e *cpEmitter) Emit(b *frame.Batch) error {
 		return e.barrier()
 	}
 	return nil
+}
+
+// checkpointNow implements checkpointer.
+func (e *cpEmitter) checkpointNow() (uint64, bool, error) {
+	if e.open {
+		return 0, false, fmt.Errorf("internal error: a checkpoint inside batch %d", e.last)
+	}
+	if e.since > 0 {
+		if err := e.barrier(); err != nil {
+			return 0, false, err
+		}
+	}
+	return e.cp.nextID - 1, e.barriers > 0, nil
 }
 
 // barrier saves the record of the next checkpoint and writes its BARRIER.
@@ -500,5 +514,6 @@ func (e *cpEmitter) barrier() error {
 	}
 	e.cp.nextID++
 	e.since = 0
+	e.barriers++
 	return e.out.EmitBarrier(frame.Barrier{ID: id, Time: e.last})
 }

@@ -11,6 +11,8 @@ import (
 	"dstream/lib/kafka"
 	"dstream/lib/stage"
 	"dstream/lib/text"
+
+	kafkago "github.com/segmentio/kafka-go"
 )
 
 // KafkaConfig configures produce --kafka.
@@ -24,11 +26,15 @@ type KafkaConfig struct {
 	// WithMeta makes each value a JSON object of the record's topic,
 	// partition, offset, timestamp and value.
 	WithMeta bool
+	// Group, when its ID is set, makes produce a member of a consumer
+	// group (kafka_group.go): it reads the partitions the group gives it.
+	// It needs Common.CP: offsets are committed with checkpoints.
+	Group kafka.Group
 }
 
-// Kafka reads every partition of its topics, without a consumer group,
-// taking part in checkpoints by offsets (kafka_checkpoint.go) when
-// Common.CP is set,
+// Kafka reads the partitions of its topics: every one, or with a
+// consumer group those the group gives it (kafka_group.go), taking part
+// in checkpoints by offsets (kafka_checkpoint.go) when Common.CP is set,
 // batched by processing time: batch T holds what arrived in [T-D, T).
 // Within a batch (each chunk of a big one) records are grouped by topic,
 // in --topic order, then by partition number, each partition's in offset
@@ -37,7 +43,31 @@ type KafkaConfig struct {
 type Kafka struct {
 	cfg     KafkaConfig
 	meta    []byte
-	partStr []string // "topic","partition" JSON prefix per range
+	partStr []string // "topic","partition" JSON prefix per partition
+
+	// ranges are every partition of the topics, in --topic order, then by
+	// partition number: the index of the slices below and of the logs.
+	ranges []kafka.Range
+	p      *procTime
+	kl     *kafkaLog
+	out    stage.Emitter
+	client *kafkago.Client
+	ch     chan kafka.Fetched
+	rctx   context.Context    // the readers'
+	stop   context.CancelFunc // stops the readers
+	wg     sync.WaitGroup
+	live   int // readers not done
+	size   int // record bytes staged
+	// Per partition: the records fetched and not yet in a batch; the
+	// offset reading got to; the offset the batches took up to; whether
+	// its reader is done. avail and pos are -1 for a partition this
+	// member does not read (another member of its group does).
+	staged [][]kafka.Record
+	avail  []int64
+	pos    []int64
+	done   []bool
+
+	group groupState
 }
 
 // NewKafka returns the Kafka source.
@@ -45,28 +75,46 @@ func NewKafka(cfg KafkaConfig) *Kafka { return &Kafka{cfg: cfg} }
 
 // Run implements stage.Source.
 func (k *Kafka) Run(ctx context.Context, out stage.Emitter) error {
+	if k.cfg.Group.ID != "" {
+		return k.runGroup(ctx, out)
+	}
 	from, caughtUp := k.cfg.From, k.cfg.UntilCaughtUp
-	var kl *kafkaLog
 	if cp := k.cfg.CP; cp != nil {
 		var err error
-		if kl, err = openKafkaLog(cp); err != nil {
+		if k.kl, err = openKafkaLog(cp); err != nil {
 			return err
 		}
-		if kl.resume() {
+		if k.kl.resume() {
 			// The earliest and end offsets, to check the restored ones.
 			from, caughtUp = kafka.From{Kind: kafka.FromEarliest}, true
 		}
 	}
 	ranges, err := k.cfg.Conn.Ranges(ctx, from, caughtUp)
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return err
+		return ctxErr(ctx, err)
 	}
-	if kl != nil {
-		if err := kl.start(ranges); err != nil {
+	k.setup(ranges, out)
+	defer k.close()
+	all := make([]int, len(ranges))
+	ours := make([]bool, len(ranges))
+	for i, r := range ranges {
+		all[i], ours[i] = i, true
+		k.pos[i] = r.Start
+	}
+	if k.kl != nil {
+		restored, err := k.kl.start(len(ranges), false)
+		if err != nil {
 			return err
+		}
+		if k.kl.resume() {
+			for i, r := range ranges {
+				if k.pos[i], err = k.resumeAt(i, restored[i], r.Start, r.End); err != nil {
+					return err
+				}
+			}
+			if err := k.checkReplay(ours, restored); err != nil {
+				return err
+			}
 		}
 		if !k.cfg.UntilCaughtUp {
 			for i := range ranges {
@@ -74,160 +122,193 @@ func (k *Kafka) Run(ctx context.Context, out stage.Emitter) error {
 			}
 		}
 	}
+	copy(k.avail, k.pos)
+	if err := k.begin(); err != nil {
+		return err
+	}
+	if err := k.read(ctx, nil, all); err != nil {
+		return err
+	}
+	end, err := k.loop(ctx, nil, nil)
+	if err != nil {
+		return err
+	}
+	if err := k.drain(); err != nil {
+		return err
+	}
+	if err := k.p.flush(); err != nil {
+		return err
+	}
+	if end == endStop {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// ctxErr is err, or the context's error when it ended: a stop, not a failure.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// resumeAt checks the offset o that partition i resumes at against the
+// offsets Kafka has, first to end: outside them the records were deleted
+// (or the topic made again), which --on-data-loss decides about.
+func (k *Kafka) resumeAt(i int, o, first, end int64) (int64, error) {
+	if o >= first && o <= end {
+		return o, nil
+	}
+	r := k.ranges[i]
+	msg := fmt.Sprintf("topic %s partition %d: reading is to resume at offset %d, but Kafka has offsets %d to %d only (retention deleted them, or the topic was made again)", r.Topic, r.Partition, o, first, end)
+	if k.cfg.Conn.OnDataLoss == kafka.DataLossFail {
+		return 0, fmt.Errorf("%s; --on-data-loss earliest goes on at offset %d, or remove the checkpoint directory to start the pipeline over", msg, first)
+	}
+	k.cfg.Log.Warn(msg+"; going on at the earliest offset (--on-data-loss earliest)", "topic", r.Topic, "partition", r.Partition)
+	return first, nil
+}
+
+// setup makes the reading state for ranges, emitting to out.
+func (k *Kafka) setup(ranges []kafka.Range, out stage.Emitter) {
+	n := len(ranges)
+	k.ranges, k.out = ranges, out
 	for _, r := range ranges {
 		topic := string(text.AppendJSONString(nil, []byte(r.Topic)))
 		k.partStr = append(k.partStr, `{"topic":`+topic+`,"partition":`+strconv.Itoa(r.Partition)+`,"offset":`)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	client := k.cfg.Conn.Client()
-	defer func() {
-		cancel()
-		wg.Wait()
-		kafka.CloseClient(client)
-	}()
-	// One reader per partition; a small channel, so that readers wait
-	// when the pipeline is slower than Kafka.
-	ch := make(chan kafka.Fetched, len(ranges))
-	live := 0
-	// staged holds each partition's records fetched and not yet in a
-	// batch; avail is the offset its reading got to, done that it ended.
-	staged := make([][]kafka.Record, len(ranges))
-	avail := make([]int64, len(ranges))
-	done := make([]bool, len(ranges))
-	pos := make([]int64, len(ranges))
-	for i, r := range ranges {
-		avail[i], pos[i] = r.Start, r.Start
-	}
-	// start starts a reader of every range not read to its end.
-	start := func(rs []kafka.Range) {
-		for i, r := range rs {
-			if done[i] = r.End >= 0 && r.Start >= r.End; !done[i] {
-				live++
-				wg.Go(func() { k.cfg.Conn.Read(rctx, client, i, r, ch) })
-			}
+	k.client = k.cfg.Conn.Client()
+	// A small channel, so that readers wait when the pipeline is slower
+	// than Kafka.
+	k.ch = make(chan kafka.Fetched, n)
+	k.staged = make([][]kafka.Record, n)
+	k.avail, k.pos, k.done = make([]int64, n), make([]int64, n), make([]bool, n)
+	k.p = newProcTime(k.cfg.Common, out)
+	if k.kl != nil {
+		k.kl.pos = k.pos
+		if k.kl.cp.restarted {
+			// Restarted within the committed batch's interval: the clock's
+			// batch would be taken for the committed one, and left out.
+			k.p.next = max(k.p.next, k.kl.cp.skipTo+k.p.interval)
 		}
 	}
-	var last []int64 // where the replay ends
-	if kl != nil && len(kl.replay) > 0 {
-		// Replay readers stop at the last logged batch's offsets: a
-		// partition ahead of another one the batch waits for does not
-		// fetch on into live records meanwhile, so what is held stays
-		// within the logged batches.
-		last = kl.replay[len(kl.replay)-1].offs
-		rs := slices.Clone(ranges)
-		for i := range rs {
-			rs[i].End = last[i]
-		}
-		start(rs)
-	} else {
-		start(ranges)
-	}
-	if kl != nil {
-		kl.pos = pos
-	}
+}
 
-	p := newProcTime(k.cfg.Common, out)
-	size := 0
-	// take puts partition i's staged records below offset end in the batch.
-	take := func(i int, end int64) error {
-		j := 0
-		for ; j < len(staged[i]) && staged[i][j].Offset < end; j++ {
-			if err := k.add(p, i, &staged[i][j]); err != nil {
-				return err
-			}
-		}
-		n := copy(staged[i], staged[i][j:])
-		clear(staged[i][n:])
-		staged[i] = staged[i][:n]
-		pos[i] = min(end, avail[i])
+func (k *Kafka) close() {
+	k.stopReaders()
+	kafka.CloseClient(k.client)
+}
+
+// begin writes the log's start line, once the start offsets are known.
+func (k *Kafka) begin() error {
+	if k.kl == nil {
 		return nil
 	}
-	drain := func() error {
-		for i := range staged {
-			if err := take(i, math.MaxInt64); err != nil {
-				return err
-			}
-		}
-		size = 0
+	return k.kl.begin(k.pos)
+}
+
+// checkReplay drops the logged batches still to replay when they cannot be
+// cut again from pos (see kafkaLog.replayFits): their records are read
+// again into new batches, after them. ours marks the partitions read here.
+func (k *Kafka) checkReplay(ours []bool, restored []int64) error {
+	if len(k.kl.replay) == 0 || k.kl.replayFits(ours, restored, k.pos) {
 		return nil
 	}
-	receive := func(f kafka.Fetched) error {
-		switch {
-		case f.Err != nil:
-			return f.Err
-		case f.Done:
-			live--
-			done[f.Index] = true
-			return nil
-		}
-		staged[f.Index] = append(staged[f.Index], f.Records...)
-		avail[f.Index] = f.Next
-		for i := range f.Records {
-			size += len(f.Records[i].Key) + len(f.Records[i].Value)
-		}
-		return nil
-	}
-	if kl != nil && kl.cp.restarted {
-		// Restarted within the committed batch's interval: the clock's
-		// batch would be taken for the committed one, and left out.
-		p.next = max(p.next, kl.cp.skipTo+p.interval)
-	}
-	if kl != nil && len(kl.replay) > 0 {
-		if err := k.replay(ctx, p, kl, ranges, ch, avail, done, take, receive); err != nil {
-			return err
-		}
-		for live > 0 { // the replay readers' Done
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case f := <-ch:
-				if err := receive(f); err != nil {
-					return err
-				}
-			}
-		}
-		rs := slices.Clone(ranges)
-		for i := range rs {
-			rs[i].Start = last[i]
-		}
-		start(rs)
-	}
-	timer := p.timer()
-	for live > 0 || !k.cfg.UntilCaughtUp {
-		select {
-		case <-ctx.Done():
-			if err := drain(); err != nil {
-				return err
-			}
-			if err := p.flush(); err != nil {
-				return err
-			}
-			return ctx.Err()
-		case <-timer:
-			if err := drain(); err != nil {
-				return err
-			}
-			if err := p.tick(); err != nil {
-				return err
-			}
-			timer = p.timer()
-		case f := <-ch:
-			if err := receive(f); err != nil {
-				return err
-			}
-			// A big batch goes out in chunks, each in partition order.
-			if size >= p.chunk {
-				if err := drain(); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	if err := drain(); err != nil {
+	return k.dropReplay()
+}
+
+// dropReplay gives up making the logged batches still to replay again.
+func (k *Kafka) dropReplay() error {
+	n := len(k.kl.replay)
+	last, err := k.kl.dropReplay()
+	if err != nil {
 		return err
 	}
-	return p.flush()
+	k.p.next = max(k.p.next, last+k.p.interval)
+	k.cfg.Log.Warn(fmt.Sprintf("the %d batches after the committed checkpoint are not made again as they were: their partitions moved to other members of the group, or lost records were skipped; what they held is read again into new batches", n))
+	return nil
+}
+
+// startReaders starts a reader of each range of rs at idx not read to
+// its end.
+func (k *Kafka) startReaders(rs []kafka.Range, idx []int) {
+	if k.stop == nil {
+		k.rctx, k.stop = context.WithCancel(context.Background())
+	}
+	for _, i := range idx {
+		r := rs[i]
+		if k.done[i] = r.End >= 0 && r.Start >= r.End; !k.done[i] {
+			k.live++
+			k.wg.Go(func() { k.cfg.Conn.Read(k.rctx, k.client, i, r, k.ch) })
+		}
+	}
+}
+
+// stopReaders stops the readers and drops what they fetched that is not
+// in a batch: the next reading starts again at pos.
+func (k *Kafka) stopReaders() {
+	if k.stop == nil {
+		return
+	}
+	k.stop()
+	k.wg.Wait()
+	k.stop = nil
+	for len(k.ch) > 0 {
+		<-k.ch
+	}
+	for i := range k.staged {
+		clear(k.staged[i])
+		k.staged[i] = k.staged[i][:0]
+		k.avail[i], k.done[i] = k.pos[i], true
+	}
+	k.live, k.size = 0, 0
+}
+
+// read starts reading the partitions at idx from pos: after a restart it
+// first cuts the logged batches again (replay), with readers that stop at
+// the last logged batch's offsets, so that a partition ahead of another
+// one the batch waits for does not fetch on into live records meanwhile
+// and what is held stays within the logged batches; then it starts the
+// live readers. revoked ends a replay early (errRevoked).
+func (k *Kafka) read(ctx context.Context, revoked <-chan struct{}, idx []int) error {
+	rs := slices.Clone(k.ranges)
+	for _, i := range idx {
+		rs[i].Start = k.pos[i]
+	}
+	if k.kl == nil || len(k.kl.replay) == 0 {
+		k.startReaders(rs, idx)
+		return nil
+	}
+	last := k.kl.replay[len(k.kl.replay)-1].offs
+	bounded := slices.Clone(rs)
+	for _, i := range idx {
+		if last[i] < 0 {
+			bounded[i].End = bounded[i].Start // not in the logged batches
+		} else {
+			bounded[i].End = last[i]
+		}
+	}
+	k.startReaders(bounded, idx)
+	if err := k.replay(ctx, revoked); err != nil {
+		return err
+	}
+	for k.live > 0 { // the replay readers' Done
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-revoked:
+			return errRevoked
+		case f := <-k.ch:
+			if err := k.receive(f); err != nil {
+				return err
+			}
+		}
+	}
+	for _, i := range idx {
+		rs[i].Start = k.pos[i]
+	}
+	k.startReaders(rs, idx)
+	return nil
 }
 
 // replay cuts the logged batches after the committed checkpoint again:
@@ -235,15 +316,15 @@ func (k *Kafka) Run(ctx context.Context, out stage.Emitter) error {
 // with what each took below it. Then the clock cuts, from the batch after
 // the last logged one. A stop in the middle leaves the rest for the next
 // restart (it is still in the log).
-func (k *Kafka) replay(ctx context.Context, p *procTime, kl *kafkaLog, ranges []kafka.Range, ch <-chan kafka.Fetched,
-	avail []int64, done []bool, take func(int, int64) error, receive func(kafka.Fetched) error) error {
+func (k *Kafka) replay(ctx context.Context, revoked <-chan struct{}) error {
+	kl, p := k.kl, k.p
 	for len(kl.replay) > 0 {
 		x := kl.replay[0]
 		ready := true
-		for i, r := range ranges {
-			if avail[i] < x.offs[i] {
-				if done[i] {
-					return fmt.Errorf("topic %s partition %d: batch %d took records up to offset %d before the restart, but the partition ends at %d now", r.Topic, r.Partition, x.time, x.offs[i], avail[i])
+		for i, r := range k.ranges {
+			if k.avail[i] < x.offs[i] {
+				if k.done[i] {
+					return fmt.Errorf("topic %s partition %d: batch %d took records up to offset %d before the restart, but the partition ends at %d now", r.Topic, r.Partition, x.time, x.offs[i], k.avail[i])
 				}
 				ready = false
 			}
@@ -252,15 +333,17 @@ func (k *Kafka) replay(ctx context.Context, p *procTime, kl *kafkaLog, ranges []
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case f := <-ch:
-				if err := receive(f); err != nil {
+			case <-revoked:
+				return errRevoked
+			case f := <-k.ch:
+				if err := k.receive(f); err != nil {
 					return err
 				}
 			}
 			continue
 		}
-		for i := range ranges {
-			if err := take(i, x.offs[i]); err != nil {
+		for i := range k.ranges {
+			if err := k.take(i, x.offs[i]); err != nil {
 				return err
 			}
 		}
@@ -277,11 +360,111 @@ func (k *Kafka) replay(ctx context.Context, p *procTime, kl *kafkaLog, ranges []
 	return nil
 }
 
+// loopEnd is why loop returned.
+type loopEnd int
+
+const (
+	endStop     loopEnd = iota // the context ended: a signal
+	endCaughtUp                // --until-caught-up: every reader is done
+	endRevoked                 // the group took the partitions back
+)
+
+// loop batches what the readers fetch, by the clock, until a stop, the
+// end of reading (--until-caught-up) or revoked; ticked runs after each
+// batch time.
+func (k *Kafka) loop(ctx context.Context, revoked <-chan struct{}, ticked func()) (loopEnd, error) {
+	timer := k.p.timer()
+	for k.live > 0 || !k.cfg.UntilCaughtUp {
+		select {
+		case <-ctx.Done():
+			return endStop, nil
+		case <-revoked:
+			return endRevoked, nil
+		case <-timer:
+			if err := k.drain(); err != nil {
+				return 0, err
+			}
+			if err := k.p.tick(); err != nil {
+				return 0, err
+			}
+			if ticked != nil {
+				ticked()
+			}
+			timer = k.p.timer()
+		case f := <-k.ch:
+			if err := k.receive(f); err != nil {
+				return 0, err
+			}
+			// A big batch goes out in chunks, each in partition order.
+			if k.size >= k.p.chunk {
+				if err := k.drain(); err != nil {
+					return 0, err
+				}
+			}
+		}
+	}
+	return endCaughtUp, nil
+}
+
+// receive takes in what a reader sent.
+func (k *Kafka) receive(f kafka.Fetched) error {
+	i := f.Index
+	switch {
+	case f.Err != nil:
+		return f.Err
+	case f.Done:
+		k.live--
+		k.done[i] = true
+		return nil
+	case f.Lost:
+		r := k.ranges[i]
+		k.cfg.Log.Warn(fmt.Sprintf("topic %s partition %d: offsets %d to %d were deleted (retention) before they were read; going on at %d (--on-data-loss earliest)", r.Topic, r.Partition, k.avail[i], f.Next, f.Next),
+			"topic", r.Topic, "partition", r.Partition, "skipped", f.Next-k.avail[i])
+	}
+	k.staged[i] = append(k.staged[i], f.Records...)
+	k.avail[i] = f.Next
+	for j := range f.Records {
+		k.size += len(f.Records[j].Key) + len(f.Records[j].Value)
+	}
+	return nil
+}
+
+// take puts partition i's staged records below offset end in the batch;
+// end < 0 takes nothing (the partition is not in a logged batch).
+func (k *Kafka) take(i int, end int64) error {
+	if end < 0 {
+		return nil
+	}
+	staged := k.staged[i]
+	j := 0
+	for ; j < len(staged) && staged[j].Offset < end; j++ {
+		if err := k.add(i, &staged[j]); err != nil {
+			return err
+		}
+	}
+	n := copy(staged, staged[j:])
+	clear(staged[n:])
+	k.staged[i] = staged[:n]
+	k.pos[i] = min(end, k.avail[i])
+	return nil
+}
+
+// drain puts everything staged in the batch.
+func (k *Kafka) drain() error {
+	for i := range k.staged {
+		if err := k.take(i, math.MaxInt64); err != nil {
+			return err
+		}
+	}
+	k.size = 0
+	return nil
+}
+
 // add puts a record in the batch being filled: as it is, or with
 // WithMeta its value wrapped in the JSON of its metadata.
-func (k *Kafka) add(p *procTime, i int, r *kafka.Record) error {
+func (k *Kafka) add(i int, r *kafka.Record) error {
 	if !k.cfg.WithMeta {
-		return p.add(r.Key, r.Keyed, r.Value)
+		return k.p.add(r.Key, r.Keyed, r.Value)
 	}
 	m := append(k.meta[:0], k.partStr[i]...)
 	m = strconv.AppendInt(m, r.Offset, 10)
@@ -291,5 +474,5 @@ func (k *Kafka) add(p *procTime, i int, r *kafka.Record) error {
 	m = text.AppendJSON(m, r.Value)
 	m = append(m, '}')
 	k.meta = m
-	return p.add(r.Key, r.Keyed, m)
+	return k.p.add(r.Key, r.Keyed, m)
 }

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"dstream/lib/kafka"
 )
 
 // Checkpointed Kafka reading. Kafka can seek, so the Kafka source does not
@@ -61,6 +59,7 @@ type kafkaLog struct {
 	// replay holds the logged batches still to cut again after a restart.
 	replay    []kafkaLine
 	replaying bool    // the batch going out is a replayed one: it is logged already
+	startTime int64   // the start line's time: the committed checkpoint's batch, or 0
 	pos       []int64 // where each partition's reading stands: what the batch going out took
 	collected uint64
 }
@@ -91,61 +90,130 @@ func openKafkaLog(cp *Checkpoints) (*kafkaLog, error) {
 // than at --from.
 func (l *kafkaLog) resume() bool { return l.cp.restarted || len(l.lines) > 0 }
 
-// start sets where each range starts reading: with resume, ranges were
-// made from the earliest offsets and, with the end offsets, to check the
-// restored ones against. It sets the replay and rewrites the log from the
-// start line on.
-func (l *kafkaLog) start(ranges []kafka.Range) error {
-	n := len(ranges)
+// start reads where reading is to resume for n partitions: the committed
+// checkpoint's offsets, or with no commit the log's start line, or
+// nothing (nil: the first run, --from decides). It sets the replay: the
+// logged batches after them. With group, an offset may be -1: the
+// partition was another member's.
+func (l *kafkaLog) start(n int, group bool) ([]int64, error) {
 	var starts []int64
-	var startTime int64
 	switch {
 	case l.cp.restarted:
 		f := strings.Split(l.cp.extra, ",")
 		if l.cp.extra == "" || len(f) != n {
-			return fmt.Errorf("restoring the checkpoint of batch %d: its record holds the offsets of %d partitions (%q), the topics have %d: remove the checkpoint directory to start the pipeline over", l.cp.skipTo, len(f), l.cp.extra, n)
+			return nil, fmt.Errorf("restoring the checkpoint of batch %d: its record holds the offsets of %d partitions (%q), the topics have %d: remove the checkpoint directory to start the pipeline over", l.cp.skipTo, len(f), l.cp.extra, n)
 		}
-		for _, s := range f {
-			o, err := strconv.ParseInt(s, 10, 64)
-			if err != nil || o < 0 {
-				return fmt.Errorf("restoring the checkpoint of batch %d: %q is not an offset", l.cp.skipTo, s)
-			}
-			starts = append(starts, o)
+		var err error
+		if starts, err = parseOffsets(f, group); err != nil {
+			return nil, fmt.Errorf("restoring the checkpoint of batch %d: %v", l.cp.skipTo, err)
 		}
-		startTime = l.cp.skipTo
+		l.startTime = l.cp.skipTo
 		for _, x := range l.lines {
-			if x.time > startTime {
+			if x.time > l.startTime {
 				l.replay = append(l.replay, x)
 			}
 		}
 	case len(l.lines) > 0:
 		if l.lines[0].time != 0 {
-			return fmt.Errorf("%s: the first line is batch %d, want the start line (0 and the offsets reading started at)", l.path, l.lines[0].time)
+			return nil, fmt.Errorf("%s: the first line is batch %d, want the start line (0 and the offsets reading started at)", l.path, l.lines[0].time)
 		}
 		starts, l.replay = l.lines[0].offs, l.lines[1:]
-	default:
-		for _, r := range ranges {
-			starts = append(starts, r.Start)
+	}
+	for _, x := range append(l.replay, kafkaLine{offs: starts}) {
+		if starts != nil && len(x.offs) != n {
+			return nil, fmt.Errorf("%s: batch %d holds the offsets of %d partitions, the topics have %d: remove the checkpoint directory to start the pipeline over", l.path, x.time, len(x.offs), n)
+		}
+		if !group && slices.Contains(x.offs, -1) {
+			return nil, fmt.Errorf("%s: batch %d holds offsets of a consumer group's member (-1: another member's partition), but produce runs without --group now: remove the checkpoint directory to start the pipeline over", l.path, x.time)
 		}
 	}
-	for _, x := range l.replay {
-		if len(x.offs) != n {
-			return fmt.Errorf("%s: batch %d holds the offsets of %d partitions, the topics have %d: remove the checkpoint directory to start the pipeline over", l.path, x.time, len(x.offs), n)
+	return starts, nil
+}
+
+// parseOffsets parses a checkpoint's offsets; -1 only with group.
+func parseOffsets(f []string, group bool) ([]int64, error) {
+	offs := make([]int64, len(f))
+	for i, s := range f {
+		o, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || o < -1 || (o == -1 && !group) {
+			return nil, fmt.Errorf("%q is not an offset", s)
 		}
+		offs[i] = o
 	}
-	if l.resume() {
-		for i := range ranges {
-			r := &ranges[i]
-			if starts[i] < r.Start || starts[i] > r.End {
-				return fmt.Errorf("topic %s partition %d: the checkpoint resumes at offset %d, but Kafka has offsets %d to %d only (retention deleted them, or the topic was made again); remove the checkpoint directory to start the pipeline over", r.Topic, r.Partition, starts[i], r.Start, r.End)
-			}
-			r.Start = starts[i]
-		}
-	}
-	l.lines = append([]kafkaLine{{startTime, starts}}, l.replay...)
+	return offs, nil
+}
+
+// begin rewrites the log from the start line on: pos, where reading
+// starts, then the logged batches still to replay.
+func (l *kafkaLog) begin(pos []int64) error {
+	l.lines = append([]kafkaLine{{l.startTime, slices.Clone(pos)}}, l.replay...)
 	l.replay = l.lines[1:]
-	l.pos = slices.Clone(starts)
 	return l.rewrite()
+}
+
+// restart moves the start line to pos when no batch has been logged since
+// a first run began: a consumer group's member learns where it starts only
+// when it is given its partitions, and a crash before the first commit
+// then replays from there.
+func (l *kafkaLog) restart(pos []int64) error {
+	if l.cp.restarted || len(l.lines) != 1 || l.lines[0].time != 0 || slices.Equal(l.lines[0].offs, pos) {
+		return nil
+	}
+	l.lines[0].offs = slices.Clone(pos)
+	return l.rewrite()
+}
+
+// replayFits tells whether the logged batches can be cut again from
+// starts, reading the partitions marked in ours: each partition in them
+// must be in every one, be ours, and start where the restored offsets
+// (where the batches started) say. Otherwise a partition moved to another
+// member of the group, which read it again, or --on-data-loss moved a
+// start.
+func (l *kafkaLog) replayFits(ours []bool, restored, starts []int64) bool {
+	for i := range ours {
+		in := 0
+		for _, x := range l.replay {
+			if x.offs[i] >= 0 {
+				in++
+			}
+		}
+		if in > 0 && (in < len(l.replay) || !ours[i] || restored[i] < 0 || starts[i] != restored[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// dropReplay gives up cutting the logged batches again: they leave the
+// log. It returns the time of the last one, which later batches must come
+// after.
+func (l *kafkaLog) dropReplay() (int64, error) {
+	n := len(l.replay)
+	last := l.replay[n-1].time
+	l.lines, l.replay = l.lines[:len(l.lines)-n], nil
+	return last, l.rewrite()
+}
+
+// checkpointOffsets returns the time and offsets recorded in checkpoint n.
+func (l *kafkaLog) checkpointOffsets(n uint64) (kafkaLine, error) {
+	name := sourcePrefix + strconv.FormatUint(n, 10)
+	b, err := l.cp.Dir.ReadFile(name)
+	if err != nil {
+		return kafkaLine{}, err
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(first)
+	var x kafkaLine
+	if len(f) == 3 {
+		x.time, err = strconv.ParseInt(f[0], 10, 64)
+		if err == nil {
+			x.offs, err = parseOffsets(strings.Split(f[2], ","), true)
+		}
+	}
+	if len(f) != 3 || err != nil || len(x.offs) != len(l.pos) {
+		return kafkaLine{}, fmt.Errorf("%s: %q is not a checkpoint record of %d partitions' offsets (want TIME LATESIZE O1,...,On)", filepath.Join(l.cp.Dir.Path, name), first, len(l.pos))
+	}
+	return x, nil
 }
 
 // rewrite replaces kafka.log with l.lines, atomically.
@@ -190,7 +258,7 @@ func readKafkaLog(path string) ([]kafkaLine, error) {
 		var x kafkaLine
 		for i, s := range f {
 			v, err := strconv.ParseInt(s, 10, 64)
-			bad = bad || err != nil || v < 0
+			bad = bad || err != nil || v < -1 || (i == 0 && v < 0)
 			if i == 0 {
 				x.time = v
 			} else {
@@ -201,11 +269,11 @@ func readKafkaLog(path string) ([]kafkaLine, error) {
 			prev := lines[len(lines)-1]
 			bad = x.time <= prev.time || len(x.offs) != len(prev.offs)
 			for i := 0; !bad && i < len(x.offs); i++ {
-				bad = x.offs[i] < prev.offs[i]
+				bad = x.offs[i] < prev.offs[i] && x.offs[i] >= 0
 			}
 		}
 		if bad {
-			return nil, fmt.Errorf("%s:%d: %q is not a batch's offsets (want TIME OFFSET..., the time growing, the offsets not shrinking)", path, n, sc.Text())
+			return nil, fmt.Errorf("%s:%d: %q is not a batch's offsets (want TIME OFFSET..., the time growing, the offsets not shrinking, -1 for another group member's partition)", path, n, sc.Text())
 		}
 		lines = append(lines, x)
 	}

@@ -254,7 +254,7 @@ func TestKafkaCheckpointLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = runKafkaCP(t, cfg, dir, 1500)
-	want := "topic t partition 1: the checkpoint resumes at offset 9, but Kafka has offsets 0 to 4 only (retention deleted them, or the topic was made again); remove the checkpoint directory to start the pipeline over"
+	want := "topic t partition 1: reading is to resume at offset 9, but Kafka has offsets 0 to 4 only (retention deleted them, or the topic was made again); --on-data-loss earliest goes on at offset 0, or remove the checkpoint directory to start the pipeline over"
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
 	}

@@ -1,0 +1,324 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"dstream/lib/kafka"
+	"dstream/lib/stage"
+
+	kafkago "github.com/segmentio/kafka-go"
+)
+
+// Reading as a member of a consumer group (produce --kafka --group G).
+//
+// The group's coordinator shares the topics' partitions among the
+// members; each generation of the group gives this member a set of them,
+// with the offset the group committed for each. The member reads them and
+// batches by processing time as without a group, and logs its batches in
+// kafka.log over every partition of the topics, -1 for one it does not
+// read.
+//
+// Offsets are committed to the group end to end: only once the pipeline's
+// sink has committed a checkpoint (DIR/committed), with the offsets of that
+// checkpoint, for the partitions the member reads. The source looks for a
+// new commit at every batch time. When the group takes partitions back (a
+// member joined or died) the member stops reading, sends the batch in hand,
+// takes a checkpoint and waits (kafka.RevokeWait at most) for the sink to
+// commit it, commits its offsets, and only then lets the group go on: the
+// next member reads on from where this one's output ends. A stop (signal,
+// --until-caught-up done) does the same before it leaves the group.
+//
+// Where a partition starts, each generation: where this member's batches
+// took it to, when it was this member's before and the group has nothing
+// newer; else the group's committed offset; else --from. After a restart
+// the batches logged after the committed checkpoint are cut again as they
+// were only when the group gave back every partition in them, at the
+// checkpoint's offsets; otherwise (another member read on) they are not,
+// and their records that are still this member's are read again into new
+// batches.
+type groupState struct {
+	ours     []bool  // the partitions the generation gave this member
+	at       []int64 // the group's committed offset per partition, -1: none known
+	restored []int64 // where the run's first reading resumes (the checkpoint's offsets)
+	from     []int64 // --from's offset per partition
+	commit   uint64  // the checkpoint whose offsets were committed last
+	warned   bool    // the sink was found not to commit
+}
+
+// errRevoked ends a generation whose partitions the group took back.
+var errRevoked = errors.New("the group took the partitions back")
+
+// checkpointer is a checkpointed source's emitter (cpEmitter): a back end
+// that commits offsets to a consumer group takes a checkpoint when it
+// must know what is committed.
+type checkpointer interface {
+	// checkpointNow emits a barrier when whole batches went out since the
+	// last one and returns the number of the last barrier; ok is false
+	// when none went out in this run.
+	checkpointNow() (id uint64, ok bool, err error)
+}
+
+func (k *Kafka) runGroup(ctx context.Context, out stage.Emitter) error {
+	if k.cfg.CP == nil {
+		return fmt.Errorf("internal error: --group without a checkpoint directory")
+	}
+	var err error
+	if k.kl, err = openKafkaLog(k.cfg.CP); err != nil {
+		return err
+	}
+	ranges, err := k.cfg.Conn.Ranges(ctx, k.cfg.From, k.cfg.UntilCaughtUp)
+	if err != nil {
+		return ctxErr(ctx, err)
+	}
+	k.setup(ranges, out)
+	defer k.close()
+	g := &k.group
+	n := len(ranges)
+	g.ours, g.at, g.from = make([]bool, n), make([]int64, n), make([]int64, n)
+	for i, r := range ranges {
+		g.from[i] = r.Start
+	}
+	if g.restored, err = k.kl.start(n, true); err != nil {
+		return err
+	}
+	if g.restored == nil {
+		g.restored = slices.Repeat([]int64{-1}, n)
+	}
+	copy(k.pos, g.restored)
+	copy(k.avail, k.pos)
+	if err := k.begin(); err != nil {
+		return err
+	}
+
+	group, err := k.cfg.Conn.NewGroup(k.cfg.Group)
+	if err != nil {
+		return fmt.Errorf("--group %s: %v", k.cfg.Group.ID, err)
+	}
+	defer group.Close()
+	for failures := 0; ; {
+		gen, err := group.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if failures++; failures >= 4*k.cfg.Conn.Retries {
+				return fmt.Errorf("--group %s: joining the group failed %d times: %v", k.cfg.Group.ID, failures, err)
+			}
+			k.cfg.Log.Warn("joining the consumer group failed; trying again", "group", k.cfg.Group.ID, "err", err)
+			continue
+		}
+		failures = 0
+		done := make(chan error, 1)
+		gen.Start(func(gctx context.Context) { done <- k.generation(ctx, gctx, gen) })
+		if err := <-done; !errors.Is(err, errRevoked) {
+			return err
+		}
+	}
+}
+
+// generation reads the partitions gen gives this member until the group
+// takes them back (errRevoked), a stop (ctx's error) or, with
+// --until-caught-up, their end (nil).
+func (k *Kafka) generation(ctx, gctx context.Context, gen *kafkago.Generation) error {
+	g := &k.group
+	clear(g.ours)
+	for i := range g.at {
+		g.at[i] = -1
+	}
+	index := make(map[kafka.Range]int, len(k.ranges))
+	for i, r := range k.ranges {
+		index[kafka.Range{Topic: r.Topic, Partition: r.Partition}] = i
+	}
+	var idx []int
+	for topic, parts := range gen.Assignments {
+		for _, a := range parts {
+			i, ok := index[kafka.Range{Topic: topic, Partition: a.ID}]
+			if !ok {
+				return fmt.Errorf("--group %s: the group gave this member topic %s partition %d, which was not there at start (partitions were added: restart produce to read them)", k.cfg.Group.ID, topic, a.ID)
+			}
+			g.ours[i] = true
+			g.at[i] = max(a.Offset, -1)
+			idx = append(idx, i)
+		}
+	}
+	slices.Sort(idx)
+	first, last, err := k.cfg.Conn.Bounds(ctx, k.client, k.ranges, idx)
+	if err != nil {
+		return ctxErr(ctx, err)
+	}
+	starts := slices.Repeat([]int64{-1}, len(k.ranges))
+	for _, i := range idx {
+		c, at := k.pos[i], g.at[i]
+		switch {
+		case c >= 0 && at <= c:
+			starts[i] = c // ours before, and nobody read on
+		case at >= 0:
+			starts[i] = at
+		default:
+			starts[i] = g.from[i]
+		}
+		if starts[i], err = k.resumeAt(i, starts[i], first[i], last[i]); err != nil {
+			return err
+		}
+	}
+	copy(k.pos, starts)
+	copy(k.avail, starts)
+	if err := k.checkReplay(g.ours, g.restored); err != nil {
+		return err
+	}
+	if err := k.kl.restart(k.pos); err != nil {
+		return err
+	}
+	k.cfg.Log.Info("reading the partitions the consumer group gave", "group", k.cfg.Group.ID, "generation", gen.ID, "partitions", k.describe(idx))
+
+	err = k.read(ctx, gctx.Done(), idx)
+	if err != nil && !errors.Is(err, errRevoked) {
+		return err // a stop in a replay leaves the rest of it for the next run
+	}
+	end := endRevoked
+	if err == nil {
+		if end, err = k.loop(ctx, gctx.Done(), func() { k.commitGroup(gen) }); err != nil {
+			return err
+		}
+	}
+	if end == endRevoked {
+		// What is staged is read again by whoever gets the partition; what
+		// is in the batch in hand goes out now, as the batch of its time.
+		k.stopReaders()
+		if len(k.kl.replay) > 0 {
+			if err := k.dropReplay(); err != nil {
+				return err
+			}
+		} else {
+			if err := k.p.emit(); err != nil {
+				return err
+			}
+			k.p.next += k.p.interval
+		}
+		if err := k.settle(gen); err != nil {
+			return err
+		}
+		k.cfg.Log.Info("the consumer group took the partitions back", "group", k.cfg.Group.ID, "generation", gen.ID)
+		return errRevoked
+	}
+	if err := k.drain(); err != nil {
+		return err
+	}
+	if err := k.p.flush(); err != nil {
+		return err
+	}
+	if err := k.settle(gen); err != nil {
+		return err
+	}
+	if end == endStop {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// settle takes a checkpoint of what went out, waits for the sink to commit
+// it, and commits its offsets to the group.
+func (k *Kafka) settle(gen *kafkago.Generation) error {
+	cp, ok := k.out.(checkpointer)
+	if !ok {
+		return fmt.Errorf("internal error: --group without a checkpointed emitter")
+	}
+	id, ok, err := cp.checkpointNow()
+	if err != nil || !ok {
+		return err
+	}
+	deadline := time.Now().Add(kafka.RevokeWait)
+	for {
+		n, ok, err := k.cfg.CP.Dir.Committed()
+		if err != nil {
+			return err
+		}
+		if ok && n >= id {
+			break
+		}
+		if time.Now().After(deadline) {
+			k.cfg.Log.Warn(fmt.Sprintf("checkpoint %d was not committed within %v: the group's offsets stay at the last commit, and records after them are read again (is the last stage run with the same checkpoint directory?)", id, kafka.RevokeWait), "group", k.cfg.Group.ID)
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	k.commitGroup(gen)
+	return nil
+}
+
+// commitGroup commits to the group the offsets of the pipeline's newest
+// committed checkpoint, for the partitions this member reads, where they
+// are past the group's. A failed commit is a warning: the member that
+// reads a partition next reads again what came after the last commit
+// (at-least-once).
+func (k *Kafka) commitGroup(gen *kafkago.Generation) {
+	g := &k.group
+	n, ok, err := k.cfg.CP.Dir.Committed()
+	if err != nil || !ok || n == g.commit {
+		if err != nil {
+			k.cfg.Log.Warn("reading the committed checkpoint", "err", err)
+		}
+		return
+	}
+	offs, err := k.kl.checkpointOffsets(n)
+	if err != nil {
+		k.cfg.Log.Warn("reading the committed checkpoint's offsets", "err", err)
+		return
+	}
+	commits := map[string]map[int]int64{}
+	for i, r := range k.ranges {
+		if g.ours[i] && offs.offs[i] >= 0 && offs.offs[i] > g.at[i] {
+			if commits[r.Topic] == nil {
+				commits[r.Topic] = map[int]int64{}
+			}
+			commits[r.Topic][r.Partition] = offs.offs[i]
+		}
+	}
+	if len(commits) > 0 {
+		if err := gen.CommitOffsets(commits); err != nil {
+			k.cfg.Log.Warn(fmt.Sprintf("committing the offsets of checkpoint %d to the group failed: %v (the member that reads these partitions next reads again what came after the last commit)", n, err), "group", k.cfg.Group.ID)
+			return
+		}
+		for i := range k.ranges {
+			if g.ours[i] && offs.offs[i] > g.at[i] {
+				g.at[i] = offs.offs[i]
+			}
+		}
+		// For whoever asks which batches the group has: those up to T.
+		if err := k.cfg.CP.Dir.WriteFile(groupCommitName, fmt.Appendf(nil, "%d %d\n", n, offs.time)); err != nil {
+			k.cfg.Log.Warn("noting the group's commit", "err", err)
+		}
+	}
+	g.commit = n
+}
+
+// groupCommitName is the file in the source's checkpoint directory that
+// says which checkpoint's offsets the group got last: "N T\n", T the time
+// of its last batch. A crash between the pipeline's commit and the
+// group's leaves the group one checkpoint behind, and the batches after T
+// are read again by the member that takes the partitions.
+const groupCommitName = "group-commit"
+
+// describe names the partitions at idx, as "t:0,1 u:2".
+func (k *Kafka) describe(idx []int) string {
+	var b []byte
+	for j, i := range idx {
+		r := k.ranges[i]
+		switch {
+		case j == 0:
+			b = fmt.Appendf(b, "%s:%d", r.Topic, r.Partition)
+		case k.ranges[idx[j-1]].Topic != r.Topic:
+			b = fmt.Appendf(b, " %s:%d", r.Topic, r.Partition)
+		default:
+			b = fmt.Appendf(b, ",%d", r.Partition)
+		}
+	}
+	if len(b) == 0 {
+		return "none"
+	}
+	return string(b)
+}
