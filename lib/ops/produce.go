@@ -68,9 +68,9 @@ Modes (one at a time):
                      at --start (default now) and each line is batched by its virtual
                      send time, as --event-time with no lateness: same output every run.
                      Dates are UTC.
-  --kafka SERVERS --topic T[,T...]
-                     read every partition of the topics (no consumer group yet),
-                     processing time; see "Kafka" below.
+  --kafka SERVERS --topic T[,T...] [--group G]
+                     read every partition of the topics, or as a member of
+                     consumer group G those the group gives; see "Kafka" below.
 
 Fields (--event-time, --key-field): --format csv|tsv takes a column number from 1,
 or a column name with --header (the first line of every input is then a header,
@@ -111,8 +111,17 @@ offset each partition was read to (DIR/ID/kafka.log, cut back as checkpoints are
 committed) and records them in each checkpoint; a restart seeks every partition to
 the committed checkpoint's offsets, makes the logged batches after it again (same
 times, same records), then reads on: --from is only where the first run starts,
-the checkpoint wins. A committed offset Kafka no longer keeps (retention) fails the
-restart (exit 1).
+the checkpoint wins. An offset Kafka no longer keeps (retention) fails produce
+(exit 1), or with --on-data-loss earliest is a warning and reading goes on at the
+earliest offset kept.
+
+--group G (needs a checkpoint directory): copies of a pipeline in one consumer group
+share the partitions; Kafka moves a copy's partitions to the others when it dies
+(--session-timeout). Offsets are committed to the group only once the sink has
+committed a checkpoint (end-to-end acknowledgement); a copy whose partitions are
+taken away sends the batch in hand, waits for its checkpoint to be committed and
+commits it before the group moves on. A partition with no committed offset starts
+at --from.
 
 Examples:
    produce --batch 1s access.log
@@ -125,7 +134,8 @@ Examples:
    produce --batch 2s --watch incoming/
    tail -f app.log | produce --batch 1s --wal --checkpoint ck | sink --text-files out/app
    produce --generate transactions --no-delay --start 0 | sink --with-time
-   produce --batch 1s --kafka localhost:9092 --topic transactions --from earliest --until-caught-up`,
+   produce --batch 1s --kafka localhost:9092 --topic transactions --from earliest --until-caught-up
+   produce --batch 1s --kafka localhost:9092 --topic transactions --group analysis --checkpoint ck`,
 	Flags: append([]cli.Flag{
 		&cli.StringFlag{Name: "batch", Value: "1s", Usage: "batch interval `D`, a Go duration of whole ms"},
 		&cli.IntFlag{Name: "partitions", Value: 1, Usage: "split every batch into `P` contiguous partitions"},
