@@ -298,10 +298,50 @@ ex_recovery() {
 		sink --text-files "$out/uninterrupted/totals" --suffix tsv
 }
 
+# --- 9. The seed's Kafka consumer, in a consumer group ------------------------
+#
+# The seed reads its transactions from Kafka with KafkaUtils.createStream and
+# a group id, and parses each line into a SimpleTransaction, or an
+# UnparsableTransaction when it is bad. Here the broker is the test broker
+# (kfake, in memory on 127.0.0.1: no Kafka to install), started for the
+# example with topic transactions of 3 partitions. The seed's producer sends
+# its 101 transactions (--no-delay: at once), then the canned files of
+# example 4, which hold bad lines. The consumer is `produce --kafka ...
+# --group analysis`: with --until-caught-up it reads what is there and ends
+# (a cron job's run). Parsed records go to stdout as JSON, the bad ones to
+# the --unparsable side output; both are sorted here, as the batches split
+# them by the clock. Offsets are committed to the group when the sink has
+# committed the pipeline's checkpoint, so a second run of the group reads
+# nothing: every record was processed once.
+ex_kafka_consumer() {
+	go build -o bin/kafka-broker ./internal/kafkatest/broker
+	local addr=$OUT/kafka.addr broker
+	# The broker runs until its stdin (this fd) is closed.
+	exec {broker}> >(exec kafka-broker transactions:3 >"$addr")
+	until [ -s "$addr" ]; do sleep 0.05; done
+	local K
+	K=$(head -n 1 "$addr")
+	produce --generate transactions --no-delay --start 0 2>/dev/null |
+		sink --kafka "$K" --topic transactions
+	produce --batch 1s examples/transactions/*.csv | sink --kafka "$K" --topic transactions
+	export DSTREAM_CHECKPOINT=$OUT/kafka.checkpoint
+	consume() {
+		produce --batch 1s --kafka "$K" --topic transactions --group analysis --until-caught-up |
+			parse --csv 'id:int,date:date(01/02/2006),account_number,amount:decimal,description' \
+				--unparsable "$out/unparsable.unsorted"
+	}
+	consume | sink | sort -n -t: -k2 >"$out/transactions.jsonl"
+	sort "$out/unparsable.unsorted" >"$out/unparsable.jsonl" && rm "$out/unparsable.unsorted"
+	consume | count | sink | awk '{ n += $1 } END { print n + 0, "records in the second run" }' >"$out/second-run.txt"
+	rm -f "$out/unparsable.unsorted"
+	exec {broker}>&-
+}
+
 # --- the runner -------------------------------------------------------------
 
 all=(transactions queue queue_print queue_all_at_once events events_late
-	transactions_by_account join window running_totals remember_slice recovery)
+	transactions_by_account join window running_totals remember_slice recovery
+	kafka_consumer)
 if [ $# -gt 0 ]; then names=("$@"); else names=("${all[@]}"); fi
 
 passed=0 failed=0
