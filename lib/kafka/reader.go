@@ -162,8 +162,15 @@ type Fetched struct {
 	// control records after them, so a reader of the offsets knows how far
 	// the partition was read even when a fetch held only control records.
 	Next int64
-	Done bool  // the partition reached its end offset: nothing follows
-	Err  error // reading failed: nothing follows
+	// HighWatermark is the partition's end offset as the fetch saw it
+	// (kafka-go's FetchResponse.HighWatermark): Next >= HighWatermark
+	// says reading has caught up, which event time needs to know so that
+	// an idle partition does not hold the others back. A fetch that finds
+	// a partition caught up with nothing new is sent once, without
+	// records, so that an empty or idle partition says so too.
+	HighWatermark int64
+	Done          bool  // the partition reached its end offset: nothing follows
+	Err           error // reading failed: nothing follows
 	// Lost says Kafka no longer had the records from where reading stood
 	// (--on-data-loss earliest): reading skipped them, to Next.
 	Lost bool
@@ -231,6 +238,7 @@ func (c Config) Read(ctx context.Context, client *kafka.Client, i int, r Range, 
 	}
 	off := r.Start
 	failures := 0
+	caught := false // the last fetch sent found the partition caught up
 	for r.End < 0 || off < r.End {
 		resp, err := client.Fetch(ctx, &kafka.FetchRequest{
 			Topic: r.Topic, Partition: r.Partition, Offset: off,
@@ -276,10 +284,15 @@ func (c Config) Read(ctx context.Context, client *kafka.Client, i int, r Range, 
 			return
 		}
 		advanced := next > off
-		off, f.Next = next, next
-		if advanced && !send(f) {
+		off, f.Next, f.HighWatermark = next, next, resp.HighWatermark
+		// An empty fetch is news only when it first finds the partition
+		// caught up; otherwise a reader of an idle partition would send
+		// every MaxWait.
+		now := resp.HighWatermark >= 0 && next >= resp.HighWatermark
+		if (advanced || (now && !caught)) && !send(f) {
 			return
 		}
+		caught = now
 	}
 	send(Fetched{Done: true})
 }

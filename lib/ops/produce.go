@@ -115,6 +115,20 @@ the checkpoint wins. An offset Kafka no longer keeps (retention) fails produce
 (exit 1), or with --on-data-loss earliest is a warning and reading goes on at the
 earliest offset kept.
 
+--event-time timestamp (with --kafka the only choice): batch T holds the records
+whose Kafka timestamp (ms) is in [T-D, T), by topic, partition and offset. Each
+partition's watermark is the largest timestamp read from it; the stream's is the
+smallest of those of the partitions not caught up (a partition read up to its end
+offset does not hold the others back), and when every partition has caught up, the
+largest timestamp read, so an idle topic does not stall the stream. Batch T goes
+out once the watermark is >= T + --lateness, every batch time from the first on,
+empty ones too; --until-caught-up sends every pending batch at the end. A record
+whose batch went out is late: a JSON line {"topic","partition","offset",
+"timestamp","key","value"} appended to --late FILE, or without it an error naming
+topic, partition and offset. A checkpoint holds, per partition, the lowest offset
+still waiting for a batch (a restart reads from there) and where reading stood
+(records below it whose batch went out are not sent again). Not with --group yet.
+
 --group G (needs a checkpoint directory): copies of a pipeline in one consumer group
 share the partitions; Kafka moves a copy's partitions to the others when it dies
 (--session-timeout). Offsets are committed to the group only once the sink has
@@ -135,7 +149,8 @@ Examples:
    tail -f app.log | produce --batch 1s --wal --checkpoint ck | sink --text-files out/app
    produce --generate transactions --no-delay --start 0 | sink --with-time
    produce --batch 1s --kafka localhost:9092 --topic transactions --from earliest --until-caught-up
-   produce --batch 1s --kafka localhost:9092 --topic transactions --group analysis --checkpoint ck`,
+   produce --batch 1s --kafka localhost:9092 --topic transactions --group analysis --checkpoint ck
+   produce --batch 1s --kafka localhost:9092 --topic clicks --event-time timestamp --lateness 5s --late late.jsonl`,
 	Flags: append([]cli.Flag{
 		&cli.StringFlag{Name: "batch", Value: "1s", Usage: "batch interval `D`, a Go duration of whole ms"},
 		&cli.IntFlag{Name: "partitions", Value: 1, Usage: "split every batch into `P` contiguous partitions"},
@@ -144,7 +159,7 @@ Examples:
 		&cli.BoolFlag{Name: "keyed", Usage: "split each line at its first TAB into KEY and VALUE"},
 		&cli.StringFlag{Name: "key-field", Usage: "take the record's key from `FIELD`"},
 		&cli.BoolFlag{Name: "header", Usage: "the first csv/tsv line of every input names the columns"},
-		&cli.StringFlag{Name: "event-time", Usage: "batch by the time in `FIELD` (event time)"},
+		&cli.StringFlag{Name: "event-time", Usage: "batch by the time in `FIELD` (event time; --kafka: timestamp, the record's Kafka timestamp)"},
 		&cli.StringFlag{Name: "time-layout", Value: "ms", Usage: "event time `LAYOUT`: ms, s or a Go time layout"},
 		&cli.StringFlag{Name: "lateness", Value: "0s", Usage: "how long `D` after its end a batch waits for late records"},
 		&cli.StringFlag{Name: "late", Usage: "append late records to `FILE` instead of failing"},
@@ -198,7 +213,7 @@ var produceFlagModes = map[string][]produceMode{
 	"key-field":   lineModes,
 	"header":      lineModes,
 	"time-layout": {modeEvent},
-	"lateness":    {modeEvent},
+	"lateness":    {modeEvent}, // and --kafka --event-time timestamp (kafkaEventFlag)
 	"late":        {modeEvent},
 	"wal":         {modeLines, modeEvent, modeSocket, modeWatch},
 	"realtime":    {modeEvent, modeQueue, modeFrames},
@@ -222,6 +237,9 @@ func init() {
 func produceModeOf(c *stage.Context) (produceMode, error) {
 	var set []produceMode
 	for _, m := range []produceMode{modeEvent, modeQueue, modeFrames, modeSocket, modeWatch, modeGenerate, modeKafka} {
+		if m == modeEvent && c.IsSet("kafka") {
+			continue // --kafka --event-time timestamp: Kafka's record timestamps
+		}
 		if c.IsSet(strings.TrimPrefix(string(m), "--")) {
 			set = append(set, m)
 		}
@@ -233,6 +251,12 @@ func produceModeOf(c *stage.Context) (produceMode, error) {
 		return set[0], nil
 	}
 	return "", stage.Usagef("%s and %s both given: produce reads one input (lines, --event-time, --queue, --frames, --socket, --watch, --generate or --kafka)", set[0], set[1])
+}
+
+// kafkaEventFlag tells whether name is an event-time flag that --kafka
+// takes with --event-time timestamp.
+func kafkaEventFlag(c *stage.Context, name string) bool {
+	return (name == "lateness" || name == "late") && c.IsSet("event-time")
 }
 
 // parseMs parses a duration flag that must be a whole number of ms.
@@ -256,6 +280,12 @@ func newProduce(c *stage.Context) (any, error) {
 		return nil, err
 	}
 	for _, name := range c.FlagNames() {
+		if mode == modeKafka && kafkaEventFlag(c, name) {
+			continue
+		}
+		if mode == modeKafka && name == "time-layout" && c.IsSet(name) && c.IsSet("event-time") {
+			return nil, stage.Usagef("--time-layout does not apply to --kafka --event-time timestamp: Kafka timestamps are epoch milliseconds")
+		}
 		if modes, ok := produceFlagModes[name]; ok && c.IsSet(name) && !slices.Contains(modes, mode) {
 			return nil, stage.Usagef("--%s does not apply to %s mode (it is for %s)", name, mode, joinModes(modes))
 		}

@@ -30,6 +30,14 @@ type KafkaConfig struct {
 	// group (kafka_group.go): it reads the partitions the group gives it.
 	// It needs Common.CP: offsets are committed with checkpoints.
 	Group kafka.Group
+	// EventTime batches by the records' Kafka timestamps instead of by
+	// processing time (kafka_eventtime.go): batch T holds the records
+	// stamped in [T-D, T), out once the watermark passes T + Lateness
+	// (ms); a record whose batch went out is appended to the Late file,
+	// or with none fails produce.
+	EventTime bool
+	Lateness  int64
+	Late      string
 }
 
 // Kafka reads the partitions of its topics: every one, or with a
@@ -75,6 +83,9 @@ func NewKafka(cfg KafkaConfig) *Kafka { return &Kafka{cfg: cfg} }
 
 // Run implements stage.Source.
 func (k *Kafka) Run(ctx context.Context, out stage.Emitter) error {
+	if k.cfg.EventTime {
+		return k.runEvent(ctx, out)
+	}
 	if k.cfg.Group.ID != "" {
 		return k.runGroup(ctx, out)
 	}

@@ -48,6 +48,27 @@ import (
 // The log is cut back to the committed checkpoint's line when
 // kafkaLogCompact lines before it have piled up: unlike a file, Kafka
 // seeks, so nothing before the committed checkpoint is read again.
+//
+// Event time (--event-time timestamp, kafka_eventtime.go) keeps no
+// kafka.log. A batch goes out when the watermark passes it, so records
+// read before it may wait for later batches: where reading stood is not
+// where a restart must read from. source-N's first line is "T LATESIZE
+// H1,...,Hn R1,...,Rn W1,...,Wn", as batch T went out: Hi, the lowest
+// offset of partition i still waiting in a later batch (where reading
+// stood, Ri, when none waits); Ri, where reading stood; Wi, the
+// partition's watermark (-1: nothing read). A restart reads partition i
+// from Hi; a record below Ri whose batch is at or before T went out then
+// (or was late, and is in the --late file up to LATESIZE) and is skipped;
+// the others wait for their batches again, and the watermarks start at
+// Wi, so the batches after T are those of a run that never stopped.
+// (When records are late, which ones are depends on how the reading of
+// the partitions interleaves and on which were idle, in any run: a
+// restart keeps the verdicts up to T and judges the later ones again.)
+// The batches that went out after T before a crash are made again by the
+// same rule, not replayed from a log: downstream stages restart from T
+// too, and a sink writing a file per batch writes each again. With no
+// committed checkpoint a restart starts where the first run did:
+// kafka-start holds its offsets, "O1 ... On", written before it read.
 type kafkaLog struct {
 	cp   *Checkpoints
 	path string
