@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -90,12 +91,27 @@ func (e *groupEnv) write(topic string, values []string, rate int) {
 	}
 }
 
+// writeTimed writes the values to topic round-robin over its partitions,
+// value i stamped with times[i] (ms).
+func (e *groupEnv) writeTimed(topic string, values []string, times []int64) {
+	w := &kafkago.Writer{Addr: kafkago.TCP(e.addr), Topic: topic, Balancer: &kafkago.RoundRobin{},
+		BatchTimeout: time.Millisecond, RequiredAcks: kafkago.RequireAll, BatchSize: 1000}
+	defer w.Close()
+	msgs := make([]kafkago.Message, len(values))
+	for i, v := range values {
+		msgs[i] = kafkago.Message{Value: []byte(v), Time: time.UnixMilli(times[i])}
+	}
+	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+		e.t.Fatalf("writing to %s: %v", topic, err)
+	}
+}
+
 // copyRun is one copy of a pipeline: `bash -c LINE` in its own directory
 // and process group, with its checkpoint directory DIR/ck.
 type copyRun struct {
 	dir    string
 	cmd    *exec.Cmd
-	stderr bytes.Buffer
+	stderr lockedBuffer
 	done   chan error
 }
 
@@ -117,6 +133,24 @@ func (e *groupEnv) start(name, line string) *copyRun {
 	}
 	go func() { r.done <- r.cmd.Wait() }()
 	return r
+}
+
+// lockedBuffer is a buffer written by a process while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // signal signals the copy's process group: every stage.
@@ -229,41 +263,72 @@ func records(prefix string, n int) []string {
 const groupReader = "produce --batch 50ms --kafka $KAFKA --topic in --group g --session-timeout 1s --checkpoint-every 2"
 
 func TestKafkaGroupResume(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
-		t.Run(sigName(sig), func(t *testing.T) {
-			e := newGroupEnv(t, kafkatest.Topic{Name: "in", Partitions: 3})
-			in := records("r", 6000)
-			written := make(chan struct{})
-			go func() { e.write("in", in, 6000); close(written) }()
-			r := e.start("run", groupReader+" | sink --text-files out/b")
-			time.Sleep(500 * time.Millisecond)
-			r.signal(sig)
-			err := r.wait(t, 20*time.Second)
-			if sig == syscall.SIGTERM && err != nil {
-				t.Fatalf("a stopped pipeline: %v\n%s", err, r.stderr.String())
+	for _, eventTime := range []bool{false, true} {
+		for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
+			name := sigName(sig)
+			if eventTime {
+				name = "event-time-" + name
 			}
-			<-written
-			again := e.start("run", groupReader+" --until-caught-up | sink --text-files out/b")
-			again.mustEnd(t, 30*time.Second)
-			got := counts(batchFiles(t, filepath.Join(r.dir, "out", "b-*")))
-			for _, v := range in {
-				if got[v] != 1 {
-					t.Fatalf("record %s is in %d batch files, want 1 (stderr of the second run:\n%s)", v, got[v], again.stderr.String())
-				}
+			t.Run(name, func(t *testing.T) { resume(t, sig, eventTime) })
+		}
+	}
+}
+
+// resume stops a pipeline with sig mid-stream and restarts it: by
+// processing time, or by event time (records stamped 6 a millisecond, as
+// fast as they are written).
+func resume(t *testing.T, sig syscall.Signal, eventTime bool) {
+	e := newGroupEnv(t, kafkatest.Topic{Name: "in", Partitions: 3})
+	in := records("r", 6000)
+	times := make([]int64, len(in))
+	reader := groupReader
+	written := make(chan struct{})
+	if eventTime {
+		reader = eventReader
+		for i := range times {
+			times[i] = 1767225600000 + int64(i/6)
+		}
+		go func() {
+			defer close(written)
+			for i := 0; i < len(in); i += 300 {
+				e.writeTimed("in", in[i:i+300], times[i:i+300])
+				time.Sleep(50 * time.Millisecond)
 			}
-			if len(got) != len(in) {
-				t.Fatalf("%d records in the batch files, %d written", len(got), len(in))
+		}()
+	} else {
+		go func() { e.write("in", in, 6000); close(written) }()
+	}
+	r := e.start("run", reader+" | sink --text-files out/b")
+	time.Sleep(500 * time.Millisecond)
+	r.signal(sig)
+	err := r.wait(t, 20*time.Second)
+	if sig == syscall.SIGTERM && err != nil {
+		t.Fatalf("a stopped pipeline: %v\n%s", err, r.stderr.String())
+	}
+	<-written
+	again := e.start("run", reader+" --until-caught-up | sink --text-files out/b")
+	again.mustEnd(t, 30*time.Second)
+	if eventTime {
+		checkEventOutputs(t, []*copyRun{r}, in, times, nil)
+	} else {
+		got := counts(batchFiles(t, filepath.Join(r.dir, "out", "b-*")))
+		for _, v := range in {
+			if got[v] != 1 {
+				t.Fatalf("record %s is in %d batch files, want 1 (stderr of the second run:\n%s)", v, got[v], again.stderr.String())
 			}
-			// The group's offsets are where the last checkpoint left off: the end.
-			offs := e.groupOffsets("g", "in", 3)
-			var sum int64
-			for _, o := range offs {
-				sum += o
-			}
-			if sum != int64(len(in)) {
-				t.Errorf("group offsets %v sum to %d, want %d", offs, sum, len(in))
-			}
-		})
+		}
+		if len(got) != len(in) {
+			t.Fatalf("%d records in the batch files, %d written", len(got), len(in))
+		}
+	}
+	// The group's offsets are where the last checkpoint left off: the end.
+	offs := e.groupOffsets("g", "in", 3)
+	var sum int64
+	for _, o := range offs {
+		sum += o
+	}
+	if sum != int64(len(in)) {
+		t.Errorf("group offsets %v sum to %d, want %d", offs, sum, len(in))
 	}
 }
 
@@ -403,4 +468,178 @@ func TestKafkaGroupRepartition(t *testing.T) {
 	if got := totals(filepath.Join(e.dir, "one", "out", "b-*")); !maps.Equal(got, want) {
 		t.Errorf("one copy: totals %v, want %v", got, want)
 	}
+}
+
+// eventOutputs reads the copies' batch files and late files: for each
+// record, the batch files it is in, and how many times it is late.
+func eventOutputs(t *testing.T, copies []*copyRun) (in map[string][]string, late map[string]int) {
+	in, late = map[string][]string{}, map[string]int{}
+	for _, c := range copies {
+		for name, lines := range batchFiles(t, filepath.Join(c.dir, "out", "b-*")) {
+			for _, l := range lines {
+				in[l] = append(in[l], name)
+			}
+		}
+		b, err := os.ReadFile(filepath.Join(c.dir, "late.jsonl"))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if _, v, ok := strings.Cut(line, `"value":"`); ok {
+				late[strings.TrimSuffix(v, `"}`)]++
+			}
+		}
+	}
+	return in, late
+}
+
+const eventReader = "produce --batch 100ms --kafka $KAFKA --topic in --group g --session-timeout 1s --checkpoint-every 2" +
+	" --event-time timestamp --lateness 300ms --late late.jsonl"
+
+// TestKafkaGroupEventTime: copies batch by the records' Kafka timestamps
+// as members of one group. Every record is in the batch of its own time,
+// or in a late file; in one place only, unless it was in a batch a killed
+// copy had not committed to the group.
+func TestKafkaGroupEventTime(t *testing.T) {
+	// The records are there before the copies start: the first to join
+	// may read them all before the others come.
+	t.Run("caught-up", func(t *testing.T) {
+		e := newGroupEnv(t, kafkatest.Topic{Name: "in", Partitions: 6})
+		in, times := timedRecords(12000)
+		e.writeTimed("in", in, times)
+		var copies []*copyRun
+		for i := range 3 {
+			copies = append(copies, e.start(fmt.Sprintf("copy%d", i), eventReader+" --until-caught-up | sink --text-files out/b"))
+			time.Sleep(50 * time.Millisecond)
+		}
+		for _, c := range copies {
+			c.mustEnd(t, 60*time.Second)
+		}
+		checkEventOutputs(t, copies, in, times, nil)
+	})
+	// The records arrive while the copies join one by one, and one is
+	// killed: the partitions move, with what the group was committed.
+	t.Run("live", func(t *testing.T) {
+		e := newGroupEnv(t, kafkatest.Topic{Name: "in", Partitions: 6})
+		in, times := timedRecords(12000)
+		written := make(chan struct{})
+		go func() {
+			defer close(written)
+			const step = 400 // 4,000 records a second
+			for i := 0; i < len(in); i += step {
+				e.writeTimed("in", in[i:i+step], times[i:i+step])
+				time.Sleep(100 * time.Millisecond)
+			}
+		}()
+		var copies []*copyRun
+		for i := range 3 {
+			copies = append(copies, e.start(fmt.Sprintf("copy%d", i), eventReader+" | sink --text-files out/b"))
+			time.Sleep(500 * time.Millisecond)
+		}
+		time.Sleep(700 * time.Millisecond)
+		killed := copies[1]
+		killed.signal(syscall.SIGKILL)
+		killed.wait(t, 10*time.Second)
+		<-written
+		// A record a second later in every partition moves the watermark
+		// past the last batches.
+		e.writeTimed("in", records("z", 6), slices.Repeat([]int64{times[len(times)-1] + 1000}, 6))
+		// Once the survivors share every partition, a record two seconds
+		// after the last in every partition moves their watermarks past
+		// the first sentinel's batch, which they then send: they have read
+		// every record.
+		survivors := []*copyRun{copies[0], copies[2]}
+		deadline := time.Now().Add(60 * time.Second)
+		for !shareAll(survivors, 6) {
+			if time.Now().After(deadline) {
+				t.Fatalf("after 60 s the survivors do not share the partitions; stderr:\n%s\n%s", copies[0].stderr.String(), copies[2].stderr.String())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		e.writeTimed("in", records("z", 6), slices.Repeat([]int64{times[len(times)-1] + 2000}, 6))
+		past := (times[len(times)-1]+1000)/100*100 + 100
+		for _, c := range survivors {
+			for {
+				names, _ := filepath.Glob(filepath.Join(c.dir, "out", "b-*"))
+				if slices.ContainsFunc(names, func(n string) bool { return batchTime(t, n) >= past }) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: after 60 s no batch %d yet; stderr:\n%s", c.dir, past, c.stderr.String())
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		for _, c := range survivors {
+			c.signal(syscall.SIGTERM)
+			c.mustEnd(t, 20*time.Second)
+		}
+		uncommitted := map[string]bool{}
+		committed := groupCommitTime(t, filepath.Join(killed.dir, "ck"))
+		for name, lines := range batchFiles(t, filepath.Join(killed.dir, "out", "b-*")) {
+			if batchTime(t, name) > committed {
+				for _, l := range lines {
+					uncommitted[l] = true
+				}
+			}
+		}
+		checkEventOutputs(t, copies, in, times, uncommitted)
+	})
+}
+
+// shareAll tells whether the copies' last generations (the same) give
+// them all n partitions, from their "reading the partitions" log lines.
+func shareAll(copies []*copyRun, n int) bool {
+	gens := map[string]bool{}
+	parts := map[string]bool{}
+	for _, c := range copies {
+		lines := strings.Split(c.stderr.String(), "\n")
+		for i := len(lines) - 1; i >= 0; i-- {
+			_, rest, ok := strings.Cut(lines[i], "msg=\"reading the partitions the consumer group gave\"")
+			if !ok {
+				continue
+			}
+			_, gen, _ := strings.Cut(rest, "generation=")
+			gen, ps, _ := strings.Cut(gen, " partitions=in:")
+			gens[gen] = true
+			for _, p := range strings.Split(ps, ",") {
+				parts[p] = true
+			}
+			break
+		}
+	}
+	return len(gens) == 1 && len(parts) == n
+}
+
+// timedRecords returns n records and their times, 1 ms apart.
+func timedRecords(n int) ([]string, []int64) {
+	times := make([]int64, n)
+	const base = 1767225600000 // 2026-01-01T00:00:00Z
+	for i := range times {
+		times[i] = base + int64(i)
+	}
+	return records("r", n), times
+}
+
+// checkEventOutputs checks that every record is in the batch of its time
+// or late, once, or twice when in twice.
+func checkEventOutputs(t *testing.T, copies []*copyRun, in []string, times []int64, twice map[string]bool) {
+	t.Helper()
+	out, late := eventOutputs(t, copies)
+	nLate, nTwice := 0, 0
+	for i, v := range in {
+		n := len(out[v]) + late[v]
+		nLate += late[v]
+		if n == 2 && twice[v] {
+			nTwice++
+		} else if n != 1 {
+			t.Fatalf("record %s is in %d places (%v, late %d), want 1", v, n, out[v], late[v])
+		}
+		for _, name := range out[v] {
+			if got, want := batchTime(t, name), (times[i]/100+1)*100; got != want {
+				t.Fatalf("record %s (time %d) is in batch %d, want %d", v, times[i], got, want)
+			}
+		}
+	}
+	t.Logf("%d records, %d late, %d in two places (of %d in a killed copy's uncommitted batches)", len(in), nLate, nTwice, len(twice))
 }

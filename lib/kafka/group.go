@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -78,3 +79,64 @@ func (c Config) NewGroup(g Group) (*kafka.ConsumerGroup, error) {
 // stops) waits for its pipeline to commit the last checkpoint, so that it
 // can commit the offsets before another member reads on from them.
 const RevokeWait = 4 * time.Second
+
+// Committed is a partition's committed offset in a group, with the
+// metadata committed with it; Offset is negative when there is none.
+type Committed struct {
+	Offset   int64
+	Metadata string
+}
+
+// GroupOffsets fetches group's committed offsets (and their metadata) of
+// the partitions of ranges at idx, by index.
+func (c Config) GroupOffsets(ctx context.Context, client *kafka.Client, group string, ranges []Range, idx []int) (map[int]Committed, error) {
+	req := &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{}}
+	for _, i := range idx {
+		req.Topics[ranges[i].Topic] = append(req.Topics[ranges[i].Topic], ranges[i].Partition)
+	}
+	resp, err := client.OffsetFetch(ctx, req)
+	if err == nil {
+		err = resp.Error
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--group %s: fetching the committed offsets: %v", group, unwrapNet(err))
+	}
+	out := make(map[int]Committed, len(idx))
+	for _, i := range idx {
+		out[i] = Committed{Offset: -1}
+		for _, p := range resp.Topics[ranges[i].Topic] {
+			if p.Partition == ranges[i].Partition && p.Error == nil {
+				out[i] = Committed{Offset: max(p.CommittedOffset, -1), Metadata: p.Metadata}
+			}
+		}
+	}
+	return out, nil
+}
+
+// Commit is an offset to commit for partition Index of the ranges.
+type Commit struct {
+	Index    int
+	Offset   int64
+	Metadata string
+}
+
+// CommitGroup commits offsets to the group as a member of generation gen.
+func (c Config) CommitGroup(ctx context.Context, client *kafka.Client, gen *kafka.Generation, ranges []Range, commits []Commit) error {
+	req := &kafka.OffsetCommitRequest{GroupID: gen.GroupID, GenerationID: int(gen.ID), MemberID: gen.MemberID, Topics: map[string][]kafka.OffsetCommit{}}
+	for _, x := range commits {
+		r := ranges[x.Index]
+		req.Topics[r.Topic] = append(req.Topics[r.Topic], kafka.OffsetCommit{Partition: r.Partition, Offset: x.Offset, Metadata: x.Metadata})
+	}
+	resp, err := client.OffsetCommit(ctx, req)
+	if err != nil {
+		return unwrapNet(err)
+	}
+	for t, ps := range resp.Topics {
+		for _, p := range ps {
+			if p.Error != nil {
+				return fmt.Errorf("topic %s partition %d: %v", t, p.Partition, p.Error)
+			}
+		}
+	}
+	return nil
+}

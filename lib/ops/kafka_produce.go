@@ -35,9 +35,6 @@ func newProduceKafka(c *stage.Context, common source.Common) (any, error) {
 		if et := c.String("event-time"); et != "timestamp" {
 			return nil, stage.Usagef("--event-time %s: with --kafka the event time is the record's Kafka timestamp: want timestamp", et)
 		}
-		if k.Group.ID != "" {
-			return nil, stage.Usagef("--event-time timestamp with --group is not supported yet: run without --group (a single reader of every partition), or batch by processing time")
-		}
 		k.EventTime, k.Late = true, c.String("late")
 		if k.Lateness, err = parseMs(c, "lateness", true); err != nil {
 			return nil, err

@@ -127,7 +127,10 @@ whose batch went out is late: a JSON line {"topic","partition","offset",
 "timestamp","key","value"} appended to --late FILE, or without it an error naming
 topic, partition and offset. A checkpoint holds, per partition, the lowest offset
 still waiting for a batch (a restart reads from there) and where reading stood
-(records below it whose batch went out are not sent again). Not with --group yet.
+(records below it whose batch went out are not sent again). With --group the
+group gets the first as the offset and the second in its metadata, so the next
+owner of a partition skips what went out; what it reads that falls in a batch it
+already sent is late for it (a lateness that covers the members' skew avoids it).
 
 --group G (needs a checkpoint directory): copies of a pipeline in one consumer group
 share the partitions; Kafka moves a copy's partitions to the others when it dies

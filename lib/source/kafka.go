@@ -83,11 +83,11 @@ func NewKafka(cfg KafkaConfig) *Kafka { return &Kafka{cfg: cfg} }
 
 // Run implements stage.Source.
 func (k *Kafka) Run(ctx context.Context, out stage.Emitter) error {
-	if k.cfg.EventTime {
-		return k.runEvent(ctx, out)
-	}
-	if k.cfg.Group.ID != "" {
+	switch {
+	case k.cfg.Group.ID != "":
 		return k.runGroup(ctx, out)
+	case k.cfg.EventTime:
+		return k.runEvent(ctx, out)
 	}
 	from, caughtUp := k.cfg.From, k.cfg.UntilCaughtUp
 	if cp := k.cfg.CP; cp != nil {
@@ -258,6 +258,18 @@ func (k *Kafka) startReaders(rs []kafka.Range, idx []int) {
 // stopReaders stops the readers and drops what they fetched that is not
 // in a batch: the next reading starts again at pos.
 func (k *Kafka) stopReaders() {
+	k.haltReaders()
+	for i := range k.staged {
+		clear(k.staged[i])
+		k.staged[i] = k.staged[i][:0]
+		k.avail[i], k.done[i] = k.pos[i], true
+	}
+	k.live, k.size = 0, 0
+}
+
+// haltReaders stops the readers and drops what they sent that was not
+// received: reading starts again at avail.
+func (k *Kafka) haltReaders() {
 	if k.stop == nil {
 		return
 	}
@@ -267,12 +279,7 @@ func (k *Kafka) stopReaders() {
 	for len(k.ch) > 0 {
 		<-k.ch
 	}
-	for i := range k.staged {
-		clear(k.staged[i])
-		k.staged[i] = k.staged[i][:0]
-		k.avail[i], k.done[i] = k.pos[i], true
-	}
-	k.live, k.size = 0, 0
+	k.live = 0
 }
 
 // read starts reading the partitions at idx from pos: after a restart it

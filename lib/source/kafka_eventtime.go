@@ -68,11 +68,13 @@ type kafkaEvent struct {
 	late    *lateFile
 	lateBuf []byte
 
-	// After a restart from checkpoint T (skipTo): per partition, records
-	// below skip were read before batch T went out, so those of batches up
-	// to T went out then (or were late): they are not sent again.
+	// After a restart from checkpoint T, or taking over a partition a
+	// group member committed at its batch T (skipTo): per partition,
+	// records below skip were read before batch T went out, so those of
+	// batches up to T went out then (or were late): they are not sent
+	// again.
 	skip   []int64
-	skipTo int64
+	skipTo []int64
 }
 
 // kafkaPending is a batch not yet out: per partition, its records in
@@ -83,9 +85,6 @@ type kafkaPending struct{ parts [][]kafka.Record }
 const noTime = math.MinInt64
 
 func (k *Kafka) runEvent(ctx context.Context, out stage.Emitter) error {
-	if k.cfg.Group.ID != "" {
-		return fmt.Errorf("internal error: event time with --group is not supported")
-	}
 	var el *kafkaEventLog
 	var rs eventResume
 	from, caughtUp := k.cfg.From, k.cfg.UntilCaughtUp
@@ -93,7 +92,7 @@ func (k *Kafka) runEvent(ctx context.Context, out stage.Emitter) error {
 		el = &kafkaEventLog{cp: cp}
 		cp.ext = el
 		var err error
-		if rs, err = readEventResume(cp); err != nil {
+		if rs, err = readEventResume(cp, false); err != nil {
 			return err
 		}
 		if rs.point != nil || rs.starts != nil {
@@ -115,14 +114,10 @@ func (k *Kafka) runEvent(ctx context.Context, out stage.Emitter) error {
 		return err
 	}
 	copy(k.avail, k.pos)
-	if e.late, err = openLate(k.cfg.Late); err != nil {
+	if err := e.openLate(); err != nil {
 		return err
 	}
 	defer e.late.close()
-	if cp := k.cfg.CP; cp != nil && e.late != nil {
-		cp.flushLate = e.late.w.Flush
-		cp.lateBytes = func() int64 { return e.late.size }
-	}
 	all := make([]int, len(ranges))
 	for i := range ranges {
 		all[i] = i
@@ -145,12 +140,33 @@ func (k *Kafka) runEvent(ctx context.Context, out stage.Emitter) error {
 	if err := e.finish(); err != nil {
 		return err
 	}
-	if e.late != nil {
-		if err := e.late.close(); err != nil {
-			return err
-		}
-		k.cfg.Log.Info("late records", "count", e.late.n, "file", k.cfg.Late)
+	return e.closeLate()
+}
+
+// openLate opens the --late file, if any, and makes it part of the
+// checkpoints.
+func (e *kafkaEvent) openLate() error {
+	var err error
+	if e.late, err = openLate(e.k.cfg.Late); err != nil {
+		return err
 	}
+	if cp := e.k.cfg.CP; cp != nil && e.late != nil {
+		cp.flushLate = e.late.w.Flush
+		cp.lateBytes = func() int64 { return e.late.size }
+	}
+	return nil
+}
+
+// closeLate closes the --late file at the end of reading, saying how many
+// records were late.
+func (e *kafkaEvent) closeLate() error {
+	if e.late == nil {
+		return nil
+	}
+	if err := e.late.close(); err != nil {
+		return err
+	}
+	e.k.cfg.Log.Info("late records", "count", e.late.n, "file", e.k.cfg.Late)
 	return nil
 }
 
@@ -162,11 +178,11 @@ type eventResume struct {
 	starts []int64
 }
 
-func readEventResume(cp *Checkpoints) (eventResume, error) {
+func readEventResume(cp *Checkpoints, group bool) (eventResume, error) {
 	var rs eventResume
 	var err error
 	if cp.restarted {
-		if rs.point, err = parseEventPoint(cp.extra); err != nil {
+		if rs.point, err = parseEventPoint(cp.extra, group); err != nil {
 			return rs, fmt.Errorf("restoring the checkpoint of batch %d: %v; remove the checkpoint directory to start the pipeline over", cp.skipTo, err)
 		}
 		return rs, nil
@@ -216,7 +232,7 @@ func newKafkaEvent(k *Kafka) *kafkaEvent {
 		k: k, interval: k.cfg.Interval, lateness: k.cfg.Lateness,
 		wm: make([]int64, n), caught: make([]bool, n), w: noTime,
 		pending: map[int64]*kafkaPending{}, maxTs: noTime,
-		skip: make([]int64, n),
+		skip: make([]int64, n), skipTo: make([]int64, n),
 	}
 	for i := range e.wm {
 		e.wm[i] = noTime
@@ -226,15 +242,30 @@ func newKafkaEvent(k *Kafka) *kafkaEvent {
 
 // restore starts where checkpoint t left off: batches up to t went out.
 func (e *kafkaEvent) restore(t int64, p *kafkaEventPoint) {
-	copy(e.skip, p.read)
-	e.skipTo = t
-	for i, w := range p.wm {
-		if w >= 0 {
-			e.wm[i] = w
-			e.maxTs = max(e.maxTs, w)
-		}
+	for i := range p.read {
+		e.skipFrom(i, p.read[i], t, p.wm[i])
 	}
 	e.begun, e.emitted, e.next, e.maxT = true, true, t+e.interval, t
+}
+
+// skipFrom sets partition i to skip the records below read whose batch
+// is t or before (they went out), and its watermark to wm (-1: none).
+func (e *kafkaEvent) skipFrom(i int, read, t, wm int64) {
+	e.skip[i], e.skipTo[i] = read, t
+	if wm >= 0 {
+		e.wm[i] = max(e.wm[i], wm)
+		e.maxTs = max(e.maxTs, wm)
+	}
+}
+
+// drop forgets partition i: its records waiting for a batch (another
+// member of the group reads them again) and its watermark.
+func (e *kafkaEvent) drop(i int) {
+	for _, b := range e.pending {
+		clear(b.parts[i])
+		b.parts[i] = b.parts[i][:0]
+	}
+	e.wm[i], e.caught[i], e.skip[i], e.skipTo[i] = noTime, false, 0, 0
 }
 
 // receive takes in what a reader sent.
@@ -314,7 +345,7 @@ func (e *kafkaEvent) put(i int, r *kafka.Record) error {
 		}
 	}
 	t := batchOf(ts, e.interval)
-	if r.Offset < e.skip[i] && t <= e.skipTo {
+	if r.Offset < e.skip[i] && t <= e.skipTo[i] {
 		return nil // out (or late) before the restart
 	}
 	switch {
@@ -539,7 +570,7 @@ func writeKafkaStart(cp *Checkpoints, pos []int64) error {
 }
 
 // parseEventPoint parses a checkpoint record's extra (recordExtra).
-func parseEventPoint(s string) (*kafkaEventPoint, error) {
+func parseEventPoint(s string, group bool) (*kafkaEventPoint, error) {
 	f := strings.Fields(s)
 	bad := fmt.Errorf("%q is not an event-time position (want HELD,... READ,... WATERMARK,...): was the checkpoint taken without --event-time?", s)
 	if len(f) != 3 {
@@ -549,7 +580,7 @@ func parseEventPoint(s string) (*kafkaEventPoint, error) {
 	for j, field := range f {
 		for _, x := range strings.Split(field, ",") {
 			v, err := strconv.ParseInt(x, 10, 64)
-			if err != nil || v < -1 || (v < 0 && j < 2) {
+			if err != nil || v < -1 || (v < 0 && j < 2 && !group) {
 				return nil, bad
 			}
 			lists[j] = append(lists[j], v)

@@ -41,12 +41,14 @@ import (
 // and their records that are still this member's are read again into new
 // batches.
 type groupState struct {
-	ours     []bool  // the partitions the generation gave this member
-	at       []int64 // the group's committed offset per partition, -1: none known
-	restored []int64 // where the run's first reading resumes (the checkpoint's offsets)
-	from     []int64 // --from's offset per partition
-	commit   uint64  // the checkpoint whose offsets were committed last
-	warned   bool    // the sink was found not to commit
+	ours     []bool                                                      // the partitions the generation gave this member
+	at       []int64                                                     // the group's committed offset per partition, -1: none known
+	meta     []string                                                    // the metadata committed with at by this member
+	commits  func(n uint64) (t int64, commits []kafka.Commit, err error) // what checkpoint n gives the group
+	restored []int64                                                     // where the run's first reading resumes (the checkpoint's offsets)
+	from     []int64                                                     // --from's offset per partition
+	commit   uint64                                                      // the checkpoint whose offsets were committed last
+	warned   bool                                                        // the sink was found not to commit
 }
 
 // errRevoked ends a generation whose partitions the group took back.
@@ -67,8 +69,10 @@ func (k *Kafka) runGroup(ctx context.Context, out stage.Emitter) error {
 		return fmt.Errorf("internal error: --group without a checkpoint directory")
 	}
 	var err error
-	if k.kl, err = openKafkaLog(k.cfg.CP); err != nil {
-		return err
+	if !k.cfg.EventTime {
+		if k.kl, err = openKafkaLog(k.cfg.CP); err != nil {
+			return err
+		}
 	}
 	ranges, err := k.cfg.Conn.Ranges(ctx, k.cfg.From, k.cfg.UntilCaughtUp)
 	if err != nil {
@@ -78,20 +82,41 @@ func (k *Kafka) runGroup(ctx context.Context, out stage.Emitter) error {
 	defer k.close()
 	g := &k.group
 	n := len(ranges)
-	g.ours, g.at, g.from = make([]bool, n), make([]int64, n), make([]int64, n)
+	g.ours, g.at, g.meta, g.from = make([]bool, n), make([]int64, n), make([]string, n), make([]int64, n)
 	for i, r := range ranges {
 		g.from[i] = r.Start
 	}
-	if g.restored, err = k.kl.start(n, true); err != nil {
-		return err
-	}
-	if g.restored == nil {
-		g.restored = slices.Repeat([]int64{-1}, n)
-	}
-	copy(k.pos, g.restored)
-	copy(k.avail, k.pos)
-	if err := k.begin(); err != nil {
-		return err
+	generation := k.generation
+	if k.cfg.EventTime {
+		e := newKafkaEvent(k)
+		if err := k.eventGroupStart(e); err != nil {
+			return err
+		}
+		if err := e.openLate(); err != nil {
+			return err
+		}
+		defer e.late.close()
+		g.commits = k.eventCommits
+		generation = func(ctx, gctx context.Context, gen *kafkago.Generation) error {
+			err := k.eventGeneration(ctx, gctx, gen, e)
+			if err == nil {
+				err = e.closeLate()
+			}
+			return err
+		}
+	} else {
+		g.commits = k.logCommits
+		if g.restored, err = k.kl.start(n, true); err != nil {
+			return err
+		}
+		if g.restored == nil {
+			g.restored = slices.Repeat([]int64{-1}, n)
+		}
+		copy(k.pos, g.restored)
+		copy(k.avail, k.pos)
+		if err := k.begin(); err != nil {
+			return err
+		}
 	}
 
 	group, err := k.cfg.Conn.NewGroup(k.cfg.Group)
@@ -113,7 +138,7 @@ func (k *Kafka) runGroup(ctx context.Context, out stage.Emitter) error {
 		}
 		failures = 0
 		done := make(chan error, 1)
-		gen.Start(func(gctx context.Context) { done <- k.generation(ctx, gctx, gen) })
+		gen.Start(func(gctx context.Context) { done <- generation(ctx, gctx, gen) })
 		if err := <-done; !errors.Is(err, errRevoked) {
 			return err
 		}
@@ -125,27 +150,10 @@ func (k *Kafka) runGroup(ctx context.Context, out stage.Emitter) error {
 // --until-caught-up, their end (nil).
 func (k *Kafka) generation(ctx, gctx context.Context, gen *kafkago.Generation) error {
 	g := &k.group
-	clear(g.ours)
-	for i := range g.at {
-		g.at[i] = -1
+	idx, err := k.assign(gen)
+	if err != nil {
+		return err
 	}
-	index := make(map[kafka.Range]int, len(k.ranges))
-	for i, r := range k.ranges {
-		index[kafka.Range{Topic: r.Topic, Partition: r.Partition}] = i
-	}
-	var idx []int
-	for topic, parts := range gen.Assignments {
-		for _, a := range parts {
-			i, ok := index[kafka.Range{Topic: topic, Partition: a.ID}]
-			if !ok {
-				return fmt.Errorf("--group %s: the group gave this member topic %s partition %d, which was not there at start (partitions were added: restart produce to read them)", k.cfg.Group.ID, topic, a.ID)
-			}
-			g.ours[i] = true
-			g.at[i] = max(a.Offset, -1)
-			idx = append(idx, i)
-		}
-	}
-	slices.Sort(idx)
 	first, last, err := k.cfg.Conn.Bounds(ctx, k.client, k.ranges, idx)
 	if err != nil {
 		return ctxErr(ctx, err)
@@ -220,6 +228,34 @@ func (k *Kafka) generation(ctx, gctx context.Context, gen *kafkago.Generation) e
 	return nil
 }
 
+// assign notes the partitions gen gives this member (ours) and the
+// group's committed offset of each (at), and returns their indexes.
+func (k *Kafka) assign(gen *kafkago.Generation) ([]int, error) {
+	g := &k.group
+	clear(g.ours)
+	for i := range g.at {
+		g.at[i], g.meta[i] = -1, ""
+	}
+	index := make(map[kafka.Range]int, len(k.ranges))
+	for i, r := range k.ranges {
+		index[kafka.Range{Topic: r.Topic, Partition: r.Partition}] = i
+	}
+	var idx []int
+	for topic, parts := range gen.Assignments {
+		for _, a := range parts {
+			i, ok := index[kafka.Range{Topic: topic, Partition: a.ID}]
+			if !ok {
+				return nil, fmt.Errorf("--group %s: the group gave this member topic %s partition %d, which was not there at start (partitions were added: restart produce to read them)", k.cfg.Group.ID, topic, a.ID)
+			}
+			g.ours[i] = true
+			g.at[i] = max(a.Offset, -1)
+			idx = append(idx, i)
+		}
+	}
+	slices.Sort(idx)
+	return idx, nil
+}
+
 // settle takes a checkpoint of what went out, waits for the sink to commit
 // it, and commits its offsets to the group.
 func (k *Kafka) settle(gen *kafkago.Generation) error {
@@ -251,10 +287,10 @@ func (k *Kafka) settle(gen *kafkago.Generation) error {
 }
 
 // commitGroup commits to the group the offsets of the pipeline's newest
-// committed checkpoint, for the partitions this member reads, where they
-// are past the group's. A failed commit is a warning: the member that
-// reads a partition next reads again what came after the last commit
-// (at-least-once).
+// committed checkpoint (with event time, the metadata that goes with them),
+// for the partitions this member reads, where they are new. A failed
+// commit is a warning: the member that reads a partition next reads again
+// what came after the last commit (at-least-once).
 func (k *Kafka) commitGroup(gen *kafkago.Generation) {
 	g := &k.group
 	n, ok, err := k.cfg.CP.Dir.Committed()
@@ -264,36 +300,47 @@ func (k *Kafka) commitGroup(gen *kafkago.Generation) {
 		}
 		return
 	}
-	offs, err := k.kl.checkpointOffsets(n)
+	t, all, err := g.commits(n)
 	if err != nil {
 		k.cfg.Log.Warn("reading the committed checkpoint's offsets", "err", err)
 		return
 	}
-	commits := map[string]map[int]int64{}
-	for i, r := range k.ranges {
-		if g.ours[i] && offs.offs[i] >= 0 && offs.offs[i] > g.at[i] {
-			if commits[r.Topic] == nil {
-				commits[r.Topic] = map[int]int64{}
-			}
-			commits[r.Topic][r.Partition] = offs.offs[i]
+	var commits []kafka.Commit
+	for _, x := range all {
+		i := x.Index
+		if g.ours[i] && x.Offset >= 0 && x.Offset >= g.at[i] && (x.Offset > g.at[i] || x.Metadata != g.meta[i]) {
+			commits = append(commits, x)
 		}
 	}
 	if len(commits) > 0 {
-		if err := gen.CommitOffsets(commits); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := k.cfg.Conn.CommitGroup(ctx, k.client, gen, k.ranges, commits); err != nil {
 			k.cfg.Log.Warn(fmt.Sprintf("committing the offsets of checkpoint %d to the group failed: %v (the member that reads these partitions next reads again what came after the last commit)", n, err), "group", k.cfg.Group.ID)
 			return
 		}
-		for i := range k.ranges {
-			if g.ours[i] && offs.offs[i] > g.at[i] {
-				g.at[i] = offs.offs[i]
-			}
+		for _, x := range commits {
+			g.at[x.Index], g.meta[x.Index] = x.Offset, x.Metadata
 		}
 		// For whoever asks which batches the group has: those up to T.
-		if err := k.cfg.CP.Dir.WriteFile(groupCommitName, fmt.Appendf(nil, "%d %d\n", n, offs.time)); err != nil {
+		if err := k.cfg.CP.Dir.WriteFile(groupCommitName, fmt.Appendf(nil, "%d %d\n", n, t)); err != nil {
 			k.cfg.Log.Warn("noting the group's commit", "err", err)
 		}
 	}
 	g.commit = n
+}
+
+// logCommits returns what checkpoint n gives the group in processing
+// time: the offsets after its last batch, at time t.
+func (k *Kafka) logCommits(n uint64) (t int64, commits []kafka.Commit, err error) {
+	x, err := k.kl.checkpointOffsets(n)
+	if err != nil {
+		return 0, nil, err
+	}
+	for i, o := range x.offs {
+		commits = append(commits, kafka.Commit{Index: i, Offset: o})
+	}
+	return x.time, commits, nil
 }
 
 // groupCommitName is the file in the source's checkpoint directory that
