@@ -49,6 +49,12 @@ import (
 // kafkaLogCompact lines before it have piled up: unlike a file, Kafka
 // seeks, so nothing before the committed checkpoint is read again.
 //
+// A consumer group's member (kafka_group.go) logs every partition of the
+// topics too, with -1 for one another member reads; its start line is
+// moved to where its first generation started reading, and a restart
+// replays the logged batches only when the group gives back each
+// partition in them at the checkpoint's offset (replayFits).
+//
 // Event time (--event-time timestamp, kafka_eventtime.go) keeps no
 // kafka.log. A batch goes out when the watermark passes it, so records
 // read before it may wait for later batches: where reading stood is not
@@ -69,6 +75,10 @@ import (
 // too, and a sink writing a file per batch writes each again. With no
 // committed checkpoint a restart starts where the first run did:
 // kafka-start holds its offsets, "O1 ... On", written before it read.
+// In a consumer group (kafka_event_group.go) the group gets Hi as the
+// committed offset and "dstream-event Ri T Wi" as its metadata, -1 in the
+// record standing for another member's partition; kafka-start is not
+// used (the group's offsets, or --from, say where a first run starts).
 type kafkaLog struct {
 	cp   *Checkpoints
 	path string
