@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"dstream/lib/kafka"
 	"dstream/lib/stage"
@@ -140,7 +141,7 @@ func (k *Kafka) Run(ctx context.Context, out stage.Emitter) error {
 	if err := k.read(ctx, nil, all); err != nil {
 		return err
 	}
-	end, err := k.loop(ctx, nil, nil)
+	end, err := k.loop(ctx, nil, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -388,9 +389,9 @@ const (
 )
 
 // loop batches what the readers fetch, by the clock, until a stop, the
-// end of reading (--until-caught-up) or revoked; ticked runs after each
-// batch time.
-func (k *Kafka) loop(ctx context.Context, revoked <-chan struct{}, ticked func()) (loopEnd, error) {
+// end of reading (--until-caught-up) or revoked; onPoll runs at every
+// tick of poll.
+func (k *Kafka) loop(ctx context.Context, revoked <-chan struct{}, poll <-chan time.Time, onPoll func()) (loopEnd, error) {
 	timer := k.p.timer()
 	for k.live > 0 || !k.cfg.UntilCaughtUp {
 		select {
@@ -398,15 +399,14 @@ func (k *Kafka) loop(ctx context.Context, revoked <-chan struct{}, ticked func()
 			return endStop, nil
 		case <-revoked:
 			return endRevoked, nil
+		case <-poll:
+			onPoll()
 		case <-timer:
 			if err := k.drain(); err != nil {
 				return 0, err
 			}
 			if err := k.p.tick(); err != nil {
 				return 0, err
-			}
-			if ticked != nil {
-				ticked()
 			}
 			timer = k.p.timer()
 		case f := <-k.ch:

@@ -204,7 +204,7 @@ loop:
 	return nil
 }
 
-// commitPoll is how often an event-time member looks for a committed
-// checkpoint to commit to the group (processing time looks at every batch
-// time).
+// commitPoll is how often a group member looks for a newly committed
+// checkpoint whose offsets it commits to the group: the group lags the
+// pipeline by this much at most, whatever the batch interval.
 const commitPoll = 50 * time.Millisecond

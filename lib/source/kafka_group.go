@@ -25,7 +25,7 @@ import (
 // Offsets are committed to the group end to end: only once the pipeline's
 // sink has committed a checkpoint (DIR/committed), with the offsets of that
 // checkpoint, for the partitions the member reads. The source looks for a
-// new commit at every batch time. When the group takes partitions back (a
+// new commit every commitPoll. When the group takes partitions back (a
 // member joined or died) the member stops reading, sends the batch in hand,
 // takes a checkpoint and waits (kafka.RevokeWait at most) for the sink to
 // commit it, commits its offsets, and only then lets the group go on: the
@@ -189,7 +189,9 @@ func (k *Kafka) generation(ctx, gctx context.Context, gen *kafkago.Generation) e
 	}
 	end := endRevoked
 	if err == nil {
-		if end, err = k.loop(ctx, gctx.Done(), func() { k.commitGroup(gen) }); err != nil {
+		poll := time.NewTicker(commitPoll)
+		defer poll.Stop()
+		if end, err = k.loop(ctx, gctx.Done(), poll.C, func() { k.commitGroup(gen) }); err != nil {
 			return err
 		}
 	}
