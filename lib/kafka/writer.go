@@ -67,6 +67,27 @@ var acksNames = []string{"all", "one", "none"}
 // ParseAcks parses an --acks name.
 func ParseAcks(s string) (Acks, error) { return enum.Parse[Acks]("acks", acksNames, s) }
 
+// Timestamp is a --timestamp choice: what a written record's Kafka
+// timestamp is.
+type Timestamp int
+
+// Timestamp choices.
+const (
+	// TimestampNow stamps a record with the time it is written (Kafka's
+	// CreateTime as clients set it).
+	TimestampNow Timestamp = iota
+	// TimestampBatch stamps it with its batch's last millisecond, T-1, so
+	// that produce --event-time timestamp puts it in batch T again.
+	TimestampBatch
+)
+
+var timestampNames = []string{"now", "batch"}
+
+// ParseTimestamp parses a --timestamp name.
+func ParseTimestamp(s string) (Timestamp, error) {
+	return enum.Parse[Timestamp]("timestamp", timestampNames, s)
+}
+
 // WriterConfig is how sink --kafka writes.
 type WriterConfig struct {
 	Config
@@ -75,7 +96,8 @@ type WriterConfig struct {
 	Acks        Acks
 	// ByKey (--by-key) makes the topic a repartition topic: every record
 	// must be keyed, and a key always goes to the same partition.
-	ByKey bool
+	ByKey     bool
+	Timestamp Timestamp
 }
 
 // Writer writes batches to a topic. Every batch (every chunk of a big one)
@@ -91,6 +113,7 @@ type Writer struct {
 
 	byKey bool
 	seen  int // records of the batch in its earlier chunks, for error messages
+	stamp Timestamp
 }
 
 // keyBalancer sends unkeyed records round-robin, so they spread evenly
@@ -160,7 +183,7 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 	case "zstd":
 		w.Compression = kafka.Zstd
 	}
-	return &Writer{w: w, hdr: make([]kafka.Header, 1), byKey: cfg.ByKey}, nil
+	return &Writer{w: w, hdr: make([]kafka.Header, 1), byKey: cfg.ByKey, stamp: cfg.Timestamp}, nil
 }
 
 // Process writes the batch's records, partition by partition in order,
@@ -178,13 +201,17 @@ func (w *Writer) Process(ctx context.Context, b *frame.Batch) error {
 			return fmt.Errorf("batch %d: record %d has no key (--by-key wants keyed records; use keyby first)", b.Time, first+i)
 		}
 	}
+	var at time.Time // zero: kafka-go stamps the write time
+	if w.stamp == TimestampBatch {
+		at = time.UnixMilli(b.Time - 1)
+	}
 	w.tbuf = strconv.AppendInt(w.tbuf[:0], b.Time, 10)
 	w.hdr[0] = kafka.Header{Key: TimeHeader, Value: w.tbuf}
 	msgs := w.msgs[:0]
 	for _, p := range b.Partitions {
 		for i := range p.Records {
 			r := &p.Records[i]
-			m := kafka.Message{Value: r.Value, Headers: w.hdr}
+			m := kafka.Message{Value: r.Value, Headers: w.hdr, Time: at}
 			if r.Keyed {
 				m.Key = r.Key
 				if m.Key == nil {

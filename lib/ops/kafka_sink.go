@@ -23,7 +23,10 @@ Unkeyed records go round-robin. --by-key makes T a repartition topic, as Kafka
 Streams': every record must be keyed (an unkeyed one fails the sink, exit 1,
 before anything of its batch, or of its chunk of a big batch, is written), and a
 key always goes to the same partition for a given partition count and
---partitioner, so each key lives in one copy of a pipeline reading T. Every
+--partitioner, so each key lives in one copy of a pipeline reading T.
+--timestamp says what a record's Kafka timestamp is: now, the time it is written
+(the default), or batch, its batch's last millisecond (T-1), so that produce
+--event-time timestamp reading T makes the same batches again. Every
 batch is flushed when it ends and the sink waits until the cluster has
 acknowledged all of its records (--acks all: every in-sync replica, the default;
 one: the leader; none: no wait) before it takes the next batch or a checkpoint
@@ -40,9 +43,10 @@ var kafkaSinkFlags = append(kafka.Flags(),
 	&cli.StringFlag{Name: "compression", Value: "none", Usage: "--kafka: record batch compression: none, gzip, snappy, lz4 or zstd"},
 	&cli.StringFlag{Name: "acks", Value: "all", Usage: "--kafka: acknowledgement to wait for: all, one or none"},
 	&cli.BoolFlag{Name: "by-key", Usage: "--kafka: a repartition topic: every record must be keyed, and a key always goes to one partition"},
+	&cli.StringFlag{Name: "timestamp", Value: "now", Usage: "--kafka: a record's Kafka timestamp: now (written) or batch (its batch time - 1 ms)"},
 )
 
-var kafkaSinkFlagNames = append(slices.Clone(kafka.FlagNames), "partitioner", "compression", "acks", "by-key")
+var kafkaSinkFlagNames = append(slices.Clone(kafka.FlagNames), "partitioner", "compression", "acks", "by-key", "timestamp")
 
 // kafkaOnly rejects the flags in names, which mean something only with --kafka.
 func kafkaOnly(c *stage.Context, names []string) error {
@@ -83,6 +87,9 @@ func newKafkaSink(c *stage.Context) (any, error) {
 		return nil, stage.Usagef("--acks: %v", err)
 	}
 	cfg.ByKey = c.Bool("by-key")
+	if cfg.Timestamp, err = kafka.ParseTimestamp(c.String("timestamp")); err != nil {
+		return nil, stage.Usagef("--timestamp: %v", err)
+	}
 	w, err := kafka.NewWriter(c.Context.Context, cfg)
 	if err != nil {
 		return nil, err
