@@ -20,7 +20,7 @@ import (
 // with the offset the group committed for each. The member reads them and
 // batches by processing time as without a group, and logs its batches in
 // kafka.log over every partition of the topics, -1 for one it does not
-// read.
+// read. (By event time, see kafka_event_group.go.)
 //
 // Offsets are committed to the group end to end: only once the pipeline's
 // sink has committed a checkpoint (DIR/committed), with the offsets of that
@@ -41,14 +41,15 @@ import (
 // and their records that are still this member's are read again into new
 // batches.
 type groupState struct {
-	ours     []bool                                                      // the partitions the generation gave this member
-	at       []int64                                                     // the group's committed offset per partition, -1: none known
-	meta     []string                                                    // the metadata committed with at by this member
-	commits  func(n uint64) (t int64, commits []kafka.Commit, err error) // what checkpoint n gives the group
-	restored []int64                                                     // where the run's first reading resumes (the checkpoint's offsets)
-	from     []int64                                                     // --from's offset per partition
-	commit   uint64                                                      // the checkpoint whose offsets were committed last
-	warned   bool                                                        // the sink was found not to commit
+	ours     []bool   // the partitions the generation gave this member
+	at       []int64  // the group's committed offset per partition, -1: none known
+	meta     []string // the metadata committed with at by this member
+	restored []int64  // where the run's first reading resumes (the checkpoint's offsets)
+	from     []int64  // --from's offset per partition
+	commit   uint64   // the checkpoint whose offsets were committed last
+	// commits returns what checkpoint n gives the group: its last batch's
+	// time, and an offset (with metadata, by event time) per partition.
+	commits func(n uint64) (t int64, commits []kafka.Commit, err error)
 }
 
 // errRevoked ends a generation whose partitions the group took back.
