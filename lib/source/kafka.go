@@ -312,15 +312,8 @@ func (k *Kafka) read(ctx context.Context, revoked <-chan struct{}, idx []int) er
 		return err
 	}
 	for k.live > 0 { // the replay readers' Done
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-revoked:
-			return errRevoked
-		case f := <-k.ch:
-			if err := k.receive(f); err != nil {
-				return err
-			}
+		if err := k.await(ctx, revoked); err != nil {
+			return err
 		}
 	}
 	for _, i := range idx {
@@ -328,6 +321,19 @@ func (k *Kafka) read(ctx context.Context, revoked <-chan struct{}, idx []int) er
 	}
 	k.startReaders(rs, idx)
 	return nil
+}
+
+// await takes in the next thing a reader sends, unless a stop or revoked
+// comes first.
+func (k *Kafka) await(ctx context.Context, revoked <-chan struct{}) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-revoked:
+		return errRevoked
+	case f := <-k.ch:
+		return k.receive(f)
+	}
 }
 
 // replay cuts the logged batches after the committed checkpoint again:
@@ -349,15 +355,8 @@ func (k *Kafka) replay(ctx context.Context, revoked <-chan struct{}) error {
 			}
 		}
 		if !ready {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-revoked:
-				return errRevoked
-			case f := <-k.ch:
-				if err := k.receive(f); err != nil {
-					return err
-				}
+			if err := k.await(ctx, revoked); err != nil {
+				return err
 			}
 			continue
 		}
