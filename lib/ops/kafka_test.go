@@ -11,15 +11,22 @@ import (
 	"dstream/lib/stage"
 )
 
-// TestKafkaSinkProduce writes two batches with sink --kafka, with a
-// barrier between them, and reads them back with produce --kafka.
-func TestKafkaSinkProduce(t *testing.T) {
-	c, err := kafkatest.Start(kafkatest.Config{Topics: []kafkatest.Topic{{Name: "t", Partitions: 2}}})
+// startTopic starts a test broker with topic t of parts partitions and
+// returns its address.
+func startTopic(t *testing.T, parts int32) string {
+	t.Helper()
+	c, err := kafkatest.Start(kafkatest.Config{Topics: []kafkatest.Topic{{Name: "t", Partitions: parts}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	addr := c.ListenAddrs()[0]
+	t.Cleanup(c.Close)
+	return c.ListenAddrs()[0]
+}
+
+// TestKafkaSinkProduce writes two batches with sink --kafka, with a
+// barrier between them, and reads them back with produce --kafka.
+func TestKafkaSinkProduce(t *testing.T) {
+	addr := startTopic(t, 2)
 
 	var in bytes.Buffer
 	w := frame.NewWriter(&in, frame.CodecNone, frame.DefaultMaxSize)
@@ -60,12 +67,7 @@ func TestKafkaSinkProduce(t *testing.T) {
 // having written the batches before its own and nothing of it; without
 // --kafka --by-key is a usage error (exit 2).
 func TestKafkaSinkByKey(t *testing.T) {
-	c, err := kafkatest.Start(kafkatest.Config{Topics: []kafkatest.Topic{{Name: "t", Partitions: 1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	addr := c.ListenAddrs()[0]
+	addr := startTopic(t, 1)
 
 	var in bytes.Buffer
 	w := frame.NewWriter(&in, frame.CodecNone, frame.DefaultMaxSize)

@@ -434,9 +434,7 @@ func (k *Kafka) receive(f kafka.Fetched) error {
 		k.done[i] = true
 		return nil
 	case f.Lost:
-		r := k.ranges[i]
-		k.cfg.Log.Warn(fmt.Sprintf("topic %s partition %d: offsets %d to %d were deleted (retention) before they were read; going on at %d (--on-data-loss earliest)", r.Topic, r.Partition, k.avail[i], f.Next, f.Next),
-			"topic", r.Topic, "partition", r.Partition, "skipped", f.Next-k.avail[i])
+		k.warnLost(i, f.Next)
 	}
 	k.staged[i] = append(k.staged[i], f.Records...)
 	k.avail[i] = f.Next
@@ -444,6 +442,14 @@ func (k *Kafka) receive(f kafka.Fetched) error {
 		k.size += len(f.Records[j].Key) + len(f.Records[j].Value)
 	}
 	return nil
+}
+
+// warnLost says that partition i's records from where reading stood to
+// next were deleted before they were read (--on-data-loss earliest).
+func (k *Kafka) warnLost(i int, next int64) {
+	r := k.ranges[i]
+	k.cfg.Log.Warn(fmt.Sprintf("topic %s partition %d: offsets %d to %d were deleted (retention) before they were read; going on at %d (--on-data-loss earliest)", r.Topic, r.Partition, k.avail[i], next, next),
+		"topic", r.Topic, "partition", r.Partition, "skipped", next-k.avail[i])
 }
 
 // take puts partition i's staged records below offset end in the batch;

@@ -280,9 +280,7 @@ func (e *kafkaEvent) receive(f kafka.Fetched) error {
 		e.setW()
 		return e.advance()
 	case f.Lost:
-		r := k.ranges[i]
-		k.cfg.Log.Warn(fmt.Sprintf("topic %s partition %d: offsets %d to %d were deleted (retention) before they were read; going on at %d (--on-data-loss earliest)", r.Topic, r.Partition, k.avail[i], f.Next, f.Next),
-			"topic", r.Topic, "partition", r.Partition, "skipped", f.Next-k.avail[i])
+		k.warnLost(i, f.Next)
 		k.avail[i] = f.Next // it has no records nor high watermark
 		return nil
 	}
