@@ -339,11 +339,12 @@ func TestKafkaGroupScaleOut(t *testing.T) {
 	for round := range *kafkaSoak {
 		// The first round kills at 1.5 s; others anywhere from 0.5 s on in
 		// the 3 s the records take to arrive. Not earlier: a copy killed
-		// inside its first JoinGroup (the first 100 ms or so) stayed a
-		// member of kfake's group, which then did not rebalance for 60 s
-		// (2 of 8 rounds under load). kfake stops its pending-sync timer
-		// when the leader syncs, which looks like the cause; not
-		// investigated further.
+		// inside its first JoinGroup (the first 100 ms or so) stays a
+		// member of kfake's group for ever, and the group never
+		// rebalances: kfake starts a member's session timer only when its
+		// JoinGroup reply is delivered (group.reply), and its pending-sync
+		// timer stops when the leader syncs. Kafka starts the timer
+		// whether or not the reply got through.
 		killAt := 1500 * time.Millisecond
 		if round > 0 {
 			killAt = time.Duration(500+rand.N(2500)) * time.Millisecond
